@@ -1,0 +1,1 @@
+"""Benchmark data generator and harness (issue 6). See bench/README.md."""

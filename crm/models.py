@@ -1,0 +1,353 @@
+"""Shared core records: users and teams, parties (accounts, contacts), the catalog, numbering sequences
+and activities. Sales records (leads … invoices) live in their own apps and build on crm.workflow."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from djmoney.models.fields import MoneyField
+
+MONEY_DIGITS = {"max_digits": 18, "decimal_places": 4}
+
+
+class User(AbstractUser):
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
+        help_text=_("Language of the seller interface; empty follows the browser."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def initials(self) -> str:
+        parts = [self.first_name[:1], self.last_name[:1]]
+        return "".join(parts).upper() or self.username[:2].upper()
+
+
+class Role(models.TextChoices):
+    """Roles are auth groups with these names (created by migration)."""
+
+    SELLER = "seller", _("Seller")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    ACCOUNTANT = "accountant", _("Accountant")
+    ADMIN = "admin", _("Administrator")
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.PROTECT,
+        related_name="managed_teams", null=True, blank=True,
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("members"), related_name="teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("sales team")
+        verbose_name_plural = _("sales teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Account(models.Model):
+    """A customer company."""
+
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("web domain"), max_length=200, blank=True, db_index=True)
+    vat_id = models.CharField(_("VAT ID"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, default="DE")
+    segment = models.CharField(
+        _("customer segment"), max_length=50, blank=True, db_index=True,
+        help_text=_("Quotes for this customer take their prices from the price list of this segment."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        city = " ".join(p for p in [self.postal_code, self.city] if p)
+        return [line for line in [self.street, city, self.country] if line]
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class TaxCategory(models.TextChoices):
+    STANDARD = "S", _("Standard rate")
+    REDUCED = "AA", _("Reduced rate")
+    ZERO = "Z", _("Zero rated")
+    EXEMPT = "E", _("Exempt")
+    REVERSE_CHARGE = "AE", _("Reverse charge")
+
+
+class TaxRate(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    percent = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    category = models.CharField(
+        _("category"), max_length=2, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
+    exemption_reason = models.CharField(
+        _("exemption reason"), max_length=300, blank=True,
+        help_text=_("Printed on documents; required for exempt and reverse-charge rates."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    # EN 16931 (BR-E-10, BR-AE-10): an exempt or reverse-charge line must say why no tax is charged.
+    REASON_REQUIRED = (TaxCategory.EXEMPT, TaxCategory.REVERSE_CHARGE)
+
+    class Meta:
+        ordering = ["-percent"]
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.percent.normalize()} %)"
+
+    def clean(self) -> None:
+        if self.category in self.REASON_REQUIRED and not self.exemption_reason.strip():
+            raise ValidationError({"exemption_reason": _("Exempt and reverse-charge rates need an exemption reason.")})
+        if self.category in (*self.REASON_REQUIRED, TaxCategory.ZERO) and self.percent:
+            raise ValidationError({"percent": _("Zero-rated, exempt and reverse-charge rates have a rate of 0 %.")})
+
+
+class RecurringInterval(models.TextChoices):
+    NONE = "", _("One-off")
+    MONTHLY = "monthly", _("Monthly")
+    YEARLY = "yearly", _("Yearly")
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    unit = models.CharField(_("unit"), max_length=20, default="pc")
+    price = MoneyField(_("price"), **MONEY_DIGITS, default_currency=settings.DEFAULT_CURRENCY)
+    tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT)
+    recurring = models.CharField(
+        _("recurring"), max_length=10, choices=RecurringInterval.choices, default=RecurringInterval.NONE, blank=True,
+        help_text=_("Subscriptions are priced per month or year and shown as such on quotes."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}"
+
+
+class PriceList(models.Model):
+    """Prices of some products in one currency, for one customer segment (blank: every segment)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=settings.CURRENCY_CHOICES, default=settings.DEFAULT_CURRENCY
+    )
+    segment = models.CharField(_("customer segment"), max_length=50, blank=True, db_index=True,
+                               help_text=_("Empty: applies to customers of any segment."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["currency", "segment", "name"]
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "segment"], condition=models.Q(active=True),
+                                    name="pricelist_one_active_per_currency_segment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+
+class PriceListItem(models.Model):
+    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"), on_delete=models.CASCADE,
+                                   related_name="items")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+")
+    # The currency is the price list's: one list, one currency.
+    price = models.DecimalField(_("price"), **MONEY_DIGITS)
+
+    class Meta:
+        ordering = ["product__name"]
+        verbose_name = _("price list item")
+        verbose_name_plural = _("price list items")
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "product"], name="pricelistitem_unique_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} · {self.price} {self.price_list.currency}"
+
+
+class ExchangeRate(models.Model):
+    """How much one unit of `currency` is worth in the company currency on `date`."""
+
+    date = models.DateField(_("date"), db_index=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8,
+                               help_text=_("Value of 1 unit of the currency in the company currency."))
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "currency"], name="exchangerate_unique_date_currency"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchangerate_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.currency} {self.rate}"
+
+    @classmethod
+    def rate_on(cls, currency: str, on) -> Decimal:
+        """The rate valid on `on`: the latest one entered on or before that date."""
+        rate = cls.objects.filter(currency=currency, date__lte=on).order_by("-date").values_list("rate", flat=True)
+        found = rate.first()
+        if found is None:
+            raise cls.DoesNotExist(f"no exchange rate for {currency} on or before {on}")
+        return found
+
+
+class Sequence(models.Model):
+    """Last number handed out per series and year. Incremented only under a row lock (crm.numbering)."""
+
+    series = models.CharField(max_length=20)
+    year = models.PositiveIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="sequence_unique_series_year")]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last_value}"
+
+
+class CompanyProfile(models.Model):
+    """The seller's own company as printed on quotes and invoices. One row (pk=1)."""
+
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="DE")
+    vat_id = models.CharField(_("VAT ID"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    default_quote_terms = models.TextField(
+        _("default quote terms"), blank=True, help_text=_("Copied into every new quote; the seller may change them.")
+    )
+    default_validity_days = models.PositiveIntegerField(
+        _("default quote validity (days)"), null=True, blank=True,
+        help_text=_("Empty: the server's default (SALESFLOW_QUOTE_VALIDITY_DAYS)."),
+    )
+    default_payment_terms = models.CharField(
+        _("default payment terms"), max_length=300, blank=True,
+        help_text=_("For example “Payment within 14 days of the invoice date, without deduction.”"),
+    )
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @classmethod
+    def current(cls) -> CompanyProfile:
+        profile = cls.objects.filter(pk=1).first()
+        return profile or cls(pk=1, legal_name=settings.SALESFLOW_COMPANY_NAME)
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("E-mail")
+    TASK = "task", _("Task")
+    NOTE = "note", _("Note")
+
+
+class Activity(models.Model):
+    """A call, meeting, e-mail, task or note attached to any sales record, account or contact."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices, default=ActivityKind.NOTE)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    done = models.BooleanField(_("done"), default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="activities"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-created_at"])]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def get_absolute_url(self) -> str:
+        return reverse("crm:home")

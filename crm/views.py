@@ -1,0 +1,65 @@
+"""Shared view helpers and the home dashboard. Views stay thin: scope, validate, call one service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views import i18n
+from django.views.decorators.http import require_POST
+
+from crm import selectors
+from crm.workflow import DomainError
+
+M = TypeVar("M", bound=Model)
+PAGE_SIZE = 25
+
+
+def get_visible(model: type[M], user, pk: int, queryset: QuerySet[M] | None = None) -> M:
+    """The record if the user may see it, else 404 (never 403: that would confirm it exists)."""
+    qs = queryset if queryset is not None else model.objects.all()
+    return get_object_or_404(qs.visible_to(user), pk=pk)
+
+
+def attempt(request: HttpRequest, service: Callable[..., Any], success: str = "", **kwargs: Any) -> Any | None:
+    """Call a service; a refused business rule becomes an error message instead of a crash.
+
+    Returns the service's result, or None when it was refused (nothing was written: services are atomic).
+    """
+    try:
+        result = service(**kwargs)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return None
+    if success:
+        messages.success(request, success)
+    return result
+
+
+def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "crm/home.html", selectors.dashboard(user=request.user, today=timezone.localdate()))
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language; a signed-in user's choice is also stored on the user, because
+    UserLanguageMiddleware lets User.language win over the language cookie (the menu could not switch back)."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response

@@ -1,0 +1,167 @@
+"""The common state-machine base of every sales record, and the one way to run a transition.
+
+A transition method on a model only changes fields of its own row. Services call `run_transition()`
+inside `transaction.atomic()`: it locks the row, re-checks the state (a second click or a second browser
+sees the fresh state, not the stale one it loaded), runs the transition, saves and logs who did it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, can_proceed
+from django_fsm_log.helpers import FSMLogDescriptor
+from django_fsm_log.models import StateLog
+
+from crm import numbering
+from crm.permissions import scope
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+R = TypeVar("R", bound="SalesRecord")
+
+
+class DomainError(Exception):
+    """A business rule refused the request; the message is shown to the user as is."""
+
+
+class TransitionError(DomainError):
+    """A state change the user asked for is not possible from the record's current state."""
+
+
+class SalesRecordQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> SalesRecordQuerySet:
+        return scope(self, user, financial=self.model.FINANCIAL)
+
+
+class SalesRecord(ConcurrentTransitionMixin, models.Model):
+    """Abstract base: number, protected FSM `state` (declared by each subclass), owner, team, timestamps.
+
+    ConcurrentTransitionMixin makes `save()` refuse to write when the state in the database is no longer
+    the one this instance was loaded with: optimistic concurrency without a version column.
+    """
+
+    NUMBER_SERIES: ClassVar[str] = ""
+    # Accountants see financial records (quotes, orders, invoices) of every team.
+    FINANCIAL: ClassVar[bool] = False
+
+    number = models.CharField(gettext_lazy("number"), max_length=40, unique=True, null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("owner"), on_delete=models.PROTECT,
+        related_name="%(app_label)s_%(class)s_owned",
+    )
+    team = models.ForeignKey(
+        "crm.Team", verbose_name=gettext_lazy("team"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="%(app_label)s_%(class)s_set",
+    )
+    created_at = models.DateTimeField(gettext_lazy("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated"), auto_now=True)
+
+    objects = SalesRecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number or gettext_lazy("Draft")
+
+    def full_clean(self, exclude=None, validate_unique=True, validate_constraints=True) -> None:
+        # Cleaning assigns every field back, which a protected FSM field refuses; the state is only
+        # ever set by transitions, so there is nothing to clean there.
+        exclude = {*(exclude or ()), "state"}
+        super().full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=validate_constraints)
+
+    def assign_number(self) -> None:
+        """Give a new record the next number of its series (inside the creating transaction)."""
+        if not self.number:
+            self.number = numbering.next_number(self.NUMBER_SERIES)
+
+    def can(self, transition_name: str) -> bool:
+        return can_proceed(getattr(self, transition_name))
+
+    def state_log(self) -> models.QuerySet[StateLog]:
+        return StateLog.objects.for_(self).select_related("by").order_by("-timestamp", "-pk")
+
+
+def lock(record: R) -> R:
+    """Re-read `record` under a row lock; the caller must be inside transaction.atomic()."""
+    return type(record)._default_manager.select_for_update().get(pk=record.pk)
+
+
+def run_transition(
+    record: R, name: str, *, actor: User | None, description: str = "", **kwargs: Any
+) -> R:
+    """Lock, re-check, transition, save and log. Returns the fresh, saved record.
+
+    Raises TransitionError with a message a seller understands when the transition is not allowed
+    from the record's current state (which may have changed since the page was loaded).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("run_transition() must run inside transaction.atomic()")
+    fresh = lock(record)
+    method = getattr(fresh, name)
+    if not can_proceed(method):
+        raise TransitionError(
+            _("%(record)s is %(state)s: “%(action)s” is not possible now.")
+            % {
+                "record": f"{fresh._meta.verbose_name} {fresh}".strip(),
+                "state": fresh.get_state_display(),
+                "action": transition_label(fresh, name),
+            }
+        )
+    with FSMLogDescriptor(fresh, "by", actor), FSMLogDescriptor(fresh, "description", description or None):
+        method(**kwargs)
+    try:
+        fresh.save()
+    except ConcurrentTransition as exc:
+        raise TransitionError(_("Someone else changed this record at the same time. Reload and try again.")) from exc
+    return fresh
+
+
+def transition_label(record: SalesRecord, name: str) -> str:
+    for t in record.get_all_state_transitions():
+        if t.name == name:
+            return str(t.custom.get("label", name.replace("_", " ")))
+    return name.replace("_", " ")
+
+
+def bulk_transition(queryset: models.QuerySet, name: str, *, actor: User | None, description: str = "") -> int:
+    """Run transition `name` on every row of `queryset` that is in one of its source states, set-based.
+
+    One UPDATE and one bulk INSERT of log rows, whatever the number of rows: a sweep of a million
+    invoices must not load them one by one. Only transitions without side effects may be run this way.
+    """
+    model = queryset.model
+    spec = next(t for t in model._meta.get_field("state").get_all_transitions(model) if t.name == name)
+    sources = [t.source for t in model._meta.get_field("state").get_all_transitions(model) if t.name == name]
+    target = spec.target
+    content_type = ContentType.objects.get_for_model(model)
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            queryset.filter(state__in=sources).select_for_update(skip_locked=True).values_list("pk", "state")
+        )
+        if not rows:
+            return 0
+        ids = [pk for pk, _state in rows]
+        updated = model._default_manager.filter(pk__in=ids, state__in=sources).update(state=target, updated_at=now)
+        StateLog.objects.bulk_create(
+            [
+                StateLog(
+                    timestamp=now, by=actor, source_state=state, state=target, transition=name,
+                    content_type=content_type, object_id=pk, description=description or None,
+                )
+                for pk, state in rows
+            ],
+            batch_size=5000,
+        )
+    return updated
+

@@ -1,0 +1,124 @@
+"""Read queries for lead pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm.models import Account, Activity, Contact, Team, User
+from crm.permissions import sees_everything
+from leads.models import ImportJob, Lead
+from leads.rules import ScoreLine, active_scoring_rules, score_lines
+
+# Sort keys offered on the list page → ORDER BY; pk last keeps pagination stable.
+LEAD_SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": ("last_name", "first_name", "pk"),
+    "-name": ("-last_name", "-first_name", "-pk"),
+    "-score": ("-score", "-created_at", "-pk"),
+    "score": ("score", "created_at", "pk"),
+}
+
+
+def lead_list(
+    *, user: User, q: str = "", state: str = "", source: str = "", mine: bool = False, sort: str = "-created"
+) -> QuerySet[Lead]:
+    leads = Lead.objects.visible_to(user).select_related("owner", "team")
+    if q:
+        for word in q.split():
+            leads = leads.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+                | Q(company__icontains=word) | Q(number__icontains=word)
+            )
+    if state:
+        leads = leads.filter(state=state)
+    if source:
+        leads = leads.filter(source=source)
+    if mine:
+        leads = leads.filter(owner=user)
+    return leads.order_by(*LEAD_SORTS.get(sort, LEAD_SORTS["-created"]))
+
+
+def user_teams(user: User) -> QuerySet[Team]:
+    """Teams the user works in: as a member or as their manager (staff: every team)."""
+    if sees_everything(user):
+        return Team.objects.order_by("name")
+    return Team.objects.filter(Q(members=user) | Q(manager=user)).distinct().order_by("name")
+
+
+def assignable_owners(user: User) -> QuerySet[User]:
+    """Who a record may be handed to: the user and the people of their teams."""
+    teams = user_teams(user)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk=user.pk) | Q(teams__in=teams) | Q(managed_teams__in=teams))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def import_jobs_visible_to(user: User) -> QuerySet[ImportJob]:
+    """An import shows the uploader's file and report: only they (and staff) see it."""
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if sees_everything(user) else jobs.filter(created_by=user)
+
+
+FREEMAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "gmx.de", "gmx.net", "gmx.at", "gmx.ch", "web.de", "t-online.de",
+    "outlook.com", "outlook.de", "hotmail.com", "hotmail.de", "live.com", "yahoo.com", "yahoo.de", "icloud.com",
+    "me.com", "aol.com", "freenet.de", "posteo.de", "mailbox.org", "proton.me", "protonmail.com", "arcor.de",
+})
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    kind: str
+    label: str
+    url: str
+    reason: str
+
+
+def company_domain(email: str) -> str:
+    """The company's web domain from an e-mail address; empty for free-mail providers (not a company)."""
+    domain = email.rpartition("@")[2].strip().lower() if "@" in email else ""
+    return "" if domain in FREEMAIL_DOMAINS else domain
+
+
+def lead_duplicates(*, user: User, email: str, exclude_pk: int | None = None, limit: int = 5) -> list[Duplicate]:
+    """Leads, contacts and accounts that look like the same person or company: same e-mail, or same company
+    domain. Leads outside the user's scope are not listed (their existence would leak)."""
+    email = (email or "").strip().lower()
+    if not email:
+        return []
+    domain = company_domain(email)
+    found: list[Duplicate] = []
+    same_email, same_domain = _("Same e-mail"), _("Same company domain (%(domain)s)") % {"domain": domain}
+    leads = Lead.objects.visible_to(user).exclude(pk=exclude_pk)
+    match = Q(email__iexact=email) | (Q(email__iendswith=f"@{domain}") if domain else Q(pk__in=[]))
+    for lead in leads.filter(match).order_by("-created_at")[:limit]:
+        reason = same_email if lead.email.lower() == email else same_domain
+        found.append(Duplicate(_("Lead"), str(lead), lead.get_absolute_url(), reason))
+    staff = sees_everything(user)
+    contacts = Contact.objects.select_related("account").filter(match)[:limit]
+    for contact in contacts:
+        reason = same_email if contact.email.lower() == email else same_domain
+        url = reverse("admin:crm_contact_change", args=[contact.pk]) if staff else ""
+        found.append(Duplicate(_("Contact"), f"{contact} · {contact.account}", url, reason))
+    if domain:
+        for account in Account.objects.filter(domain__iexact=domain)[:limit]:
+            url = reverse("admin:crm_account_change", args=[account.pk]) if staff else ""
+            found.append(Duplicate(_("Account"), str(account), url, same_domain))
+    return found
+
+
+def score_breakdown(lead: Lead) -> list[ScoreLine]:
+    """Why the lead has its score: each rule it meets with its points (same rules as the stored score)."""
+    activities = Activity.objects.filter(
+        content_type=ContentType.objects.get_for_model(Lead), object_id=lead.pk
+    ).count()
+    return score_lines(lead, active_scoring_rules(), activities)

@@ -1,0 +1,202 @@
+"""Read queries of the pipeline report: the open pipeline per stage, time in stage and conversion from the stage
+history, win rates by owner and lead source. Each part is one grouped query, so the page costs the same for ten
+deals as for a hundred thousand (rows of the stage history are streamed, not kept as model instances)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum, Window
+from django.db.models.functions import Lead as NextValue
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from djmoney.money import Money
+
+from crm.models import Team, User
+from leads.models import LeadSource
+from opportunities.models import Opportunity, OpportunityState, Stage, StageChange
+from opportunities.selectors import pipeline_stages
+
+SECONDS_PER_DAY = Decimal(86400)
+
+
+@dataclass
+class StageRow:
+    stage: Stage
+    count: int = 0
+    totals: list[Money] = field(default_factory=list)
+    weighted: list[Money] = field(default_factory=list)
+    avg_days: Decimal | None = None
+    median_days: Decimal | None = None
+    reached: int = 0
+    conversion: Decimal | None = None  # share of the deals that reached this stage and went on to the next
+    bar: Decimal = Decimal(0)  # width of the chart bar, % of the largest stage amount
+    weighted_bar: Decimal = Decimal(0)
+
+
+@dataclass
+class WinRow:
+    label: str
+    won: int
+    lost: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        closed = self.won + self.lost
+        return (Decimal(100) * self.won / closed).quantize(Decimal("0.1")) if closed else None
+
+
+@dataclass
+class Report:
+    team: Team | None
+    date_from: date
+    date_to: date
+    currency: str
+    stages: list[StageRow]
+    won_after_last: int
+    by_owner: list[WinRow]
+    by_source: list[WinRow]
+
+    @property
+    def chart_height(self) -> int:
+        return 2 * len(self.stages)  # two bars (amount, weighted) per stage in the SVG's user units
+
+
+def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(date_from, time.min))
+    return start, timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min))
+
+
+def _days(seconds: float) -> Decimal:
+    return (Decimal(str(seconds)) / SECONDS_PER_DAY).quantize(Decimal("0.1"))
+
+
+def pipeline_report(
+    *, user: User, team: Team | None, date_from: date | None = None, date_to: date | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The report for `team`'s pipeline. The open pipeline is as of now; time in stage counts stays that began in
+    the period; conversion follows the deals created in the period; win rates count deals closed in the period."""
+    now = now or timezone.now()
+    date_to = date_to or timezone.localdate(now)
+    date_from = date_from or date_to - timedelta(days=89)
+    start, end = _bounds(date_from, date_to)
+    stages = pipeline_stages(team)
+    deals = Opportunity.objects.visible_to(user)
+    if team is not None:
+        deals = deals.filter(team=team)
+    rows = {s.pk: StageRow(stage=s) for s in stages}
+
+    # 1. The open pipeline per stage and currency.
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())
+    open_deals = (
+        deals.filter(state=OpportunityState.OPEN, stage__in=stages).order_by().values("stage_id", "amount_currency")
+        .annotate(n=Count("pk"), total=Sum("amount"), weighted=Sum(weighted))
+    )
+    for entry in open_deals:
+        row = rows[entry["stage_id"]]
+        row.count += entry["n"]
+        row.totals.append(Money(entry["total"] or 0, entry["amount_currency"]))
+        row.weighted.append(Money(entry["weighted"] or 0, entry["amount_currency"]))
+    currency = settings.DEFAULT_CURRENCY
+    largest = max((m.amount for r in rows.values() for m in r.totals if str(m.currency) == currency), default=0)
+    for row in rows.values():
+        if largest:
+            row.bar = _share(row.totals, currency, largest)
+            row.weighted_bar = _share(row.weighted, currency, largest)
+
+    # 2. Days in stage: a stay ends at the deal's next stage change, else when it closed, else now.
+    stays = (
+        StageChange.objects.filter(opportunity__in=deals.values("pk"), to_stage__in=stages, at__lt=end)
+        .annotate(left_at=Window(NextValue("at"), partition_by=[F("opportunity_id")], order_by=[F("at"), F("pk")]))
+        .values_list("to_stage_id", "at", "left_at", "opportunity__closed_at")
+    )
+    durations: dict[int, list[float]] = {pk: [] for pk in rows}
+    for stage_id, entered, left, closed in stays.iterator():
+        if entered < start:
+            continue  # filtered here, not in SQL: the window needs the earlier rows to see each stay's end
+        ended = left or closed or now
+        durations[stage_id].append(max((ended - entered).total_seconds(), 0))
+    for stage_id, values in durations.items():
+        if values:
+            rows[stage_id].avg_days = _days(statistics.fmean(values))
+            rows[stage_id].median_days = _days(statistics.median(values))
+
+    # 3. Conversion: of the deals created in the period, how far each got (furthest stage reached).
+    cohort = deals.filter(created_at__gte=start, created_at__lt=end)
+    furthest = (
+        StageChange.objects.filter(opportunity__in=cohort.values("pk"), to_stage__in=stages)
+        .values("opportunity_id").annotate(top=Max("to_stage__order")).values_list("top", flat=True)
+    )
+    tops = list(furthest)
+    for row in rows.values():
+        row.reached = sum(1 for top in tops if top >= row.stage.order)
+    ordered = [rows[s.pk] for s in stages]
+    for current, following in zip(ordered, ordered[1:], strict=False):
+        current.conversion = _percent(following.reached, current.reached)
+    won_after_last = cohort.filter(state=OpportunityState.WON).count()
+    if ordered:
+        ordered[-1].conversion = _percent(won_after_last, ordered[-1].reached)
+
+    # 4. Win rates of the deals closed in the period.
+    closed = deals.filter(
+        state__in=[OpportunityState.WON, OpportunityState.LOST], closed_at__gte=start, closed_at__lt=end
+    ).order_by()
+    counts = {"won": Count("pk", filter=Q(state=OpportunityState.WON)),
+              "lost": Count("pk", filter=Q(state=OpportunityState.LOST))}
+    by_owner = [
+        WinRow(" ".join(filter(None, [r["owner__first_name"], r["owner__last_name"]])) or r["owner__username"],
+               r["won"], r["lost"])
+        for r in closed.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(**counts).order_by("owner__first_name", "owner__last_name", "owner_id")
+    ]
+    sources = dict(LeadSource.choices)
+    by_source = [
+        WinRow(str(sources.get(r["lead__source"], r["lead__source"])) if r["lead__source"] else _("No lead (direct)"),
+               r["won"], r["lost"])
+        for r in closed.values("lead__source").annotate(**counts).order_by("lead__source")
+    ]
+    return Report(team=team, date_from=date_from, date_to=date_to, currency=currency, stages=ordered,
+                  won_after_last=won_after_last, by_owner=by_owner, by_source=by_source)
+
+
+def _share(amounts: list[Money], currency: str, largest: Decimal) -> Decimal:
+    value = sum((m.amount for m in amounts if str(m.currency) == currency), Decimal(0))
+    return (Decimal(100) * value / Decimal(largest)).quantize(Decimal("0.1"))
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def report_csv_rows(report: Report) -> list[list[str]]:
+    """The report as spreadsheet rows: one block per table, separated by an empty row."""
+    rows: list[list[str]] = [
+        [_("Stage"), _("Open deals"), _("Amount"), _("Weighted amount"), _("Average days in stage"),
+         _("Median days in stage"), _("Deals that reached the stage"), _("Conversion to next (%)")],
+    ]
+    for row in report.stages:
+        rows.append([
+            str(row.stage), str(row.count), _money_cell(row.totals), _money_cell(row.weighted),
+            _num(row.avg_days), _num(row.median_days), str(row.reached), _num(row.conversion),
+        ])
+    rows.append([])
+    rows.append([_("Owner"), _("Won"), _("Lost"), _("Win rate (%)")])
+    rows += [[r.label, str(r.won), str(r.lost), _num(r.rate)] for r in report.by_owner]
+    rows.append([])
+    rows.append([_("Lead source"), _("Won"), _("Lost"), _("Win rate (%)")])
+    rows += [[r.label, str(r.won), str(r.lost), _num(r.rate)] for r in report.by_source]
+    return rows
+
+
+def _money_cell(amounts: list[Money]) -> str:
+    return " + ".join(f"{m.amount:.2f} {m.currency}" for m in amounts) or "0.00"
+
+
+def _num(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+

@@ -1,0 +1,289 @@
+"""Read queries for pipeline pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from djmoney.money import Money
+
+from crm.models import Account, Activity, Team, User
+from crm.permissions import scope
+from opportunities.models import (
+    LostReason,
+    Opportunity,
+    OpportunityCompetitor,
+    OpportunityContact,
+    OpportunityState,
+    PipelineSettings,
+    RequiredField,
+    Stage,
+    StageChange,
+    StageChecklistItem,
+)
+
+BOARD_PAGE_SIZE = 40
+# Quote states that prove a quote reached the customer. Quotes are a later app of the flow: they are read through
+# the reverse accessor opportunity.quotes, never imported.
+QUOTE_SENT_STATES = ("sent", "accepted")
+
+
+def pipeline_stages(team: Team | None) -> list[Stage]:
+    """The team's own stages, or the default pipeline when the team has none configured."""
+    if team is not None:
+        own = list(Stage.objects.filter(team=team).order_by("order", "pk"))
+        if own:
+            return own
+    return list(Stage.objects.filter(team__isnull=True).order_by("order", "pk"))
+
+
+def lost_reasons_for(team: Team | None) -> QuerySet[LostReason]:
+    """The reasons offered when a deal of `team` is lost: the global ones plus the team's own."""
+    reasons = LostReason.objects.filter(active=True)
+    team_filter = Q(team__isnull=True) | Q(team=team) if team is not None else Q(team__isnull=True)
+    return reasons.filter(team_filter).order_by("order", "name", "pk")
+
+
+def lost_reason_required(team: Team | None) -> bool:
+    if team is None:
+        return True
+    settings = PipelineSettings.objects.filter(team=team).first()
+    return True if settings is None else settings.lost_reason_required
+
+
+def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
+    return (
+        Opportunity.objects.visible_to(user)
+        .select_related("account", "owner", "stage", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# Sort keys offered on the list page → ORDER BY; pk last keeps pagination stable.
+OPPORTUNITY_SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "amount": ("amount", "pk"),
+    "-amount": ("-amount", "-pk"),
+    "close": ("expected_close_date", "pk"),
+    "-close": ("-expected_close_date", "-pk"),
+}
+
+
+def opportunity_search(
+    *, user: User, q: str = "", state: str = "", stage: Stage | None = None, mine: bool = False,
+    sort: str = "-created",
+) -> QuerySet[Opportunity]:
+    opportunities = opportunity_list(user=user)
+    for word in q.split():
+        opportunities = opportunities.filter(
+            Q(name__icontains=word) | Q(number__icontains=word) | Q(account__name__icontains=word)
+        )
+    if state:
+        opportunities = opportunities.filter(state=state)
+    if stage is not None:
+        opportunities = opportunities.filter(stage=stage)
+    if mine:
+        opportunities = opportunities.filter(owner=user)
+    return opportunities.order_by(*OPPORTUNITY_SORTS.get(sort, OPPORTUNITY_SORTS["-created"]))
+
+
+def visible_accounts(user: User) -> QuerySet[Account]:
+    return scope(Account.objects.all(), user).order_by("name")
+
+
+def stage_history(opportunity: Opportunity) -> QuerySet[StageChange]:
+    return opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("at", "pk")
+
+
+# --- stage exit criteria ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Criterion:
+    label: str
+    met: bool
+    item: StageChecklistItem | None = None  # set for checklist items, which the seller ticks on the deal
+
+
+def _fact_met(opportunity: Opportunity, key: str) -> bool:
+    saved = opportunity.pk is not None  # an unsaved deal has no committee, competitors or quotes yet
+    if key == RequiredField.AMOUNT:
+        return opportunity.amount is not None and opportunity.amount.amount > 0
+    if key == RequiredField.CLOSE_DATE:
+        return opportunity.expected_close_date is not None
+    if key == RequiredField.CONTACT:
+        return opportunity.contact_id is not None
+    if key == RequiredField.BUDGET_CONFIRMED:
+        return opportunity.budget_confirmed
+    if key == RequiredField.DECISION_MAKER:
+        return saved and opportunity.committee.filter(role="decision_maker").exists()
+    if key == RequiredField.REQUIREMENTS:
+        return bool(opportunity.requirements.strip())
+    if key == RequiredField.COMPETITORS:
+        return saved and opportunity.competitors.exists()
+    return True
+
+
+def stage_criteria(*, opportunity: Opportunity, stage: Stage) -> list[Criterion]:
+    """The exit criteria of `stage`, each with whether `opportunity` (saved or not) meets it."""
+    criteria = [
+        Criterion(str(RequiredField(key).label), _fact_met(opportunity, key))
+        for key in stage.required_fields if key in RequiredField.values
+    ]
+    ticked = (
+        set(opportunity.checklist_ticks.values_list("item_id", flat=True)) if opportunity.pk is not None else set()
+    )
+    criteria += [Criterion(item.label, item.pk in ticked, item) for item in stage.checklist.all()]
+    if stage.requires_quote_sent:
+        sent = opportunity.pk is not None and opportunity.quotes.filter(state__in=QUOTE_SENT_STATES).exists()
+        criteria.append(Criterion(_("A quote sent to the customer"), sent))
+    return criteria
+
+
+# --- kanban board ----------------------------------------------------------------------------------------------
+
+@dataclass
+class BoardFilters:
+    team: Team | None = None
+    owner: User | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    stages: list[Stage] = field(default_factory=list)
+
+
+def board_base(*, user: User, filters: BoardFilters) -> QuerySet[Opportunity]:
+    """The open deals the board shows, before splitting into columns."""
+    deals = Opportunity.objects.visible_to(user).filter(state=OpportunityState.OPEN, stage__in=filters.stages)
+    if filters.team is not None:
+        deals = deals.filter(team=filters.team)
+    if filters.owner is not None:
+        deals = deals.filter(owner=filters.owner)
+    if filters.close_from is not None:
+        deals = deals.filter(expected_close_date__gte=filters.close_from)
+    if filters.close_to is not None:
+        deals = deals.filter(expected_close_date__lte=filters.close_to)
+    return deals
+
+
+def with_next_activity(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """Annotate each deal with its earliest open, dated activity (two correlated subqueries, no extra query)."""
+    content_type = ContentType.objects.get_for_model(Opportunity)  # cached by Django after the first call
+    upcoming = Activity.objects.filter(
+        content_type=content_type, object_id=OuterRef("pk"), done=False, due_at__isnull=False
+    ).order_by("due_at", "pk")
+    return deals.annotate(
+        next_activity_at=Subquery(upcoming.values("due_at")[:1]),
+        next_activity_subject=Subquery(upcoming.values("subject")[:1]),
+    )
+
+
+def encode_cursor(card: Opportunity) -> str:
+    return f"{card.created_at.isoformat()}_{card.pk}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """A keyset cursor (created_at, pk) from a load-more link; None for anything malformed."""
+    stamp, _sep, pk = cursor.rpartition("_")
+    try:
+        at = datetime.fromisoformat(stamp)
+        return (at if timezone.is_aware(at) else timezone.make_aware(at)), int(pk)
+    except ValueError:
+        return None
+
+
+def board_column_page(
+    *, deals: QuerySet[Opportunity], stage: Stage, after: tuple[datetime, int] | None = None,
+    now: datetime, size: int = BOARD_PAGE_SIZE,
+) -> tuple[list[Opportunity], str | None]:
+    """One page of a column, newest first, by keyset on (created_at, pk): the cost of page 200 is the cost of
+    page 1, which OFFSET pagination cannot promise for a column of 10,000 deals. Returns the cards and the
+    cursor of the next page (None at the end)."""
+    page = deals.filter(stage=stage)
+    if after is not None:
+        at, pk = after
+        page = page.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    cards = list(
+        with_next_activity(page.select_related("account", "owner")).order_by("-created_at", "-pk")[: size + 1]
+    )
+    more = len(cards) > size
+    cards = cards[:size]
+    for card in cards:
+        card.days_in_stage = max((now - card.stage_entered_at).days, 0)
+        card.next_activity_overdue = card.next_activity_at is not None and card.next_activity_at < now
+    return cards, (encode_cursor(cards[-1]) if more and cards else None)
+
+
+def board_columns(*, user: User, filters: BoardFilters, now: datetime) -> list[dict]:
+    """The first page of every column. No counts or sums here: those come from board_totals() in a second
+    request, so that the first paint never waits for an aggregate over the whole pipeline."""
+    deals = board_base(user=user, filters=filters)
+    columns = []
+    for stage in filters.stages:
+        cards, cursor = board_column_page(deals=deals, stage=stage, now=now)
+        columns.append({"stage": stage, "cards": cards, "cursor": cursor})
+    return columns
+
+
+def board_totals(*, user: User, filters: BoardFilters) -> list[dict]:
+    """Per column: number of deals, total and weighted amount per currency, in one grouped query."""
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())
+    rows = (
+        board_base(user=user, filters=filters).order_by()
+        .values("stage_id", "amount_currency")
+        .annotate(n=Count("pk"), total=Sum("amount"), weighted=Sum(weighted))
+    )
+    by_stage: dict[int, dict] = {s.pk: {"stage": s, "count": 0, "totals": [], "weighted": []} for s in filters.stages}
+    for row in rows:
+        entry = by_stage[row["stage_id"]]
+        entry["count"] += row["n"]
+        entry["totals"].append(Money(row["total"] or 0, row["amount_currency"]))
+        entry["weighted"].append(Money(row["weighted"] or 0, row["amount_currency"]))
+    return list(by_stage.values())
+
+
+# --- activities --------------------------------------------------------------------------------------------------
+
+def my_activities(*, user: User, done: bool = False) -> QuerySet[Activity]:
+    """The user's activities: open ones by due date (undated last), or recently done ones."""
+    activities = Activity.objects.filter(owner=user, done=done).select_related("content_type")
+    if done:
+        return activities.order_by("-due_at", "-created_at", "-pk")
+    return activities.order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
+
+
+def open_activities_of(record: Opportunity) -> QuerySet[Activity]:
+    content_type = ContentType.objects.get_for_model(record)
+    return (
+        Activity.objects.filter(content_type=content_type, object_id=record.pk, done=False)
+        .select_related("owner").order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
+    )
+
+
+def opportunity_detail_queryset() -> QuerySet[Opportunity]:
+    return Opportunity.objects.select_related(
+        "account", "contact", "lead", "stage", "owner", "team", "lost_reason", "lost_to"
+    ).prefetch_related(
+        Prefetch("stage__checklist"), Prefetch("stage__documents"),
+        Prefetch("committee", queryset=OpportunityContact.objects.select_related("contact").order_by("role", "pk")),
+        Prefetch(
+            "competitors",
+            queryset=OpportunityCompetitor.objects.select_related("competitor").order_by("competitor__name", "pk"),
+        ),
+    )
