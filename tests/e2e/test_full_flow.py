@@ -295,7 +295,7 @@ def test_seller_of_another_team_gets_404_for_an_opportunity(page: Page, shot, se
     log_in(page, other_team_seller)
     response = page.goto(f"/opportunities/{opp.pk}/")
     assert response is not None and response.status == 404
-    expect(page.get_by_role("heading", name="Not Found")).to_be_visible()
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     expect(page.get_by_text("Secret Deals GmbH")).to_have_count(0)
     shot("not-found")
 
