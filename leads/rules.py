@@ -91,7 +91,10 @@ class Assigner:
 
     def __init__(self) -> None:
         self.rules = list(
-            AssignmentRule.objects.select_for_update().filter(active=True).select_related("team", "last_assigned")
+            # of=self: PostgreSQL cannot lock the nullable side of the outer join to last_assigned.
+            AssignmentRule.objects.select_for_update(of=("self",))
+            .filter(active=True)
+            .select_related("team", "last_assigned")
             .order_by("position", "pk")
         )
         team_ids = {rule.team_id for rule in self.rules}
