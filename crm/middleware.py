@@ -16,3 +16,76 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class RequestLogContextMiddleware:
+    """Puts the request path and user id into every log record written while the request is served."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from crm.security import request_context
+
+        user = getattr(request, "user", None)
+        token = request_context.set({
+            "path": request.path, "method": request.method,
+            "user_id": user.pk if user is not None and user.is_authenticated else None,
+        })
+        try:
+            return self.get_response(request)
+        finally:
+            request_context.reset(token)
+
+
+class TwoFactorEnforcementMiddleware:
+    """Users whose role requires a second factor reach only the Security page (and sign-out) until they
+    have set one up. The admin is covered too: its login goes through ours."""
+
+    ALLOWED_URL_NAMES = {"security", "logout", "set_language", "login", "login_verify"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        if settings.SALESFLOW_REQUIRE_2FA and request.user.is_authenticated and not self._allowed(request):
+            from crm import twofactor
+
+            if twofactor.twofactor_required(request.user) and not twofactor.twofactor_enabled(request.user):
+                from django.shortcuts import redirect
+
+                response = redirect("security")
+                if request.headers.get("HX-Request"):  # htmx follows a redirect inside the page otherwise
+                    response["HX-Redirect"] = response["Location"]
+                return response
+        return self.get_response(request)
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        from django.conf import settings
+        from django.urls import Resolver404, resolve
+
+        if request.path.startswith(settings.STATIC_URL) or request.path == "/admin/logout/":
+            return True
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return True  # a 404 page reveals nothing
+        return match.url_name in self.ALLOWED_URL_NAMES
+
+
+class CSPRelaxationMiddleware:
+    """Django's admin and the API docs (Swagger UI) set inline style attributes we do not control: allow
+    inline *styles* there, never inline scripts."""
+
+    RELAXED_PREFIXES = ("/admin/", "/api/docs/", "/api/schema/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(self.RELAXED_PREFIXES) and not hasattr(response, "_csp_update"):
+            response._csp_update = {"style-src": ["'unsafe-inline'"]}
+        return response

@@ -351,3 +351,41 @@ class Activity(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("crm:home")
+
+
+class TwoFactorDevice(models.Model):
+    """A user's confirmed TOTP authenticator. Exists only once the user proved it works with a code."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="twofactor"
+    )
+    # The shared secret has to be readable to check codes; it is as sensitive as a password hash.
+    secret = models.CharField(_("secret"), max_length=64)
+    confirmed_at = models.DateTimeField(_("confirmed at"), default=timezone.now)
+    # The time step of the last accepted code: a code cannot be used twice (RFC 6238 §5.2).
+    last_used_step = models.BigIntegerField(_("last used time step"), default=0)
+
+    class Meta:
+        verbose_name = _("two-factor device")
+        verbose_name_plural = _("two-factor devices")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that replaces the authenticator app once; only its SHA-256 hash is stored."""
+
+    device = models.ForeignKey(
+        TwoFactorDevice, verbose_name=_("device"), on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="recovery_code_unique_per_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device} · {'used' if self.used_at else 'unused'}"

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_fsm_log",
     "djmoney",
     "django_htmx",
+    "csp",
     "django_celery_beat",
     "django_celery_results",
     "crm",
@@ -59,12 +60,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.RequestLogContextMiddleware",
+    "crm.middleware.TwoFactorEnforcementMiddleware",
+    "crm.middleware.CSPRelaxationMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -108,7 +113,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -173,17 +178,88 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sales@salesflow.invalid")
 
 MESSAGE_TAGS = {40: "danger"}  # bootstrap's name for the error level
 
+# --- Security ----------------------------------------------------------------------------------------
+# Production (DEBUG=0) sits behind a TLS-terminating proxy that sets X-Forwarded-Proto; every knob can be
+# turned by environment so a staging box without HSTS preload does not need a code change.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sessions end after 8 idle hours (a working day) and at the latest after SESSION_COOKIE_AGE: every request
+# re-saves the session, so the age counts from the last request.
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
+# Content-Security-Policy (django-csp 4): no inline script anywhere, so script-src is 'self' only. Inline
+# style attributes are not allowed either; the admin and the API docs get 'unsafe-inline' styles only
+# (crm.middleware.CSPRelaxationMiddleware), never scripts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Uploads: requests bigger than this are refused before a view reads them; files are checked by type and
+# size by the form that accepts them (crm.security.validate_upload).
+SALESFLOW_MAX_UPLOAD_BYTES = int(env("SALESFLOW_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file fields: Django's default, 2.5 MB
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger files spill to a temporary file instead of memory
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# Login throttling (crm.security): after N failures per username (or many per address) sign-in is refused
+# for a cool-off that doubles per further failure, capped, and always ends.
+SALESFLOW_LOGIN_FAILURES_PER_USER = int(env("SALESFLOW_LOGIN_FAILURES_PER_USER", "5"))
+SALESFLOW_LOGIN_FAILURES_PER_IP = int(env("SALESFLOW_LOGIN_FAILURES_PER_IP", "20"))
+SALESFLOW_LOGIN_COOLOFF_SECONDS = int(env("SALESFLOW_LOGIN_COOLOFF_SECONDS", "60"))
+SALESFLOW_LOGIN_COOLOFF_MAX_SECONDS = int(env("SALESFLOW_LOGIN_COOLOFF_MAX_SECONDS", str(15 * 60)))
+
+# Second factor: staff, superusers and accountants must use one. On by default in production, off in the
+# DEBUG laptop setup so `make run` demo users sign in with a password only (see README).
+SALESFLOW_REQUIRE_2FA = env_bool("SALESFLOW_REQUIRE_2FA", not DEBUG)
+
+# The throttle counters must be shared by every gunicorn process: Redis when configured, else the database
+# cache table (`manage.py createcachetable`); the per-process memory cache is for the laptop only.
+if env("CACHE_URL", env("REDIS_URL", "")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": env("CACHE_URL", env("REDIS_URL", ""))}}
+elif not DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "salesflow_cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Logs: one JSON object per line in production (LOG_FORMAT=json), readable text on a laptop.
+LOG_FORMAT = env("LOG_FORMAT", "text" if DEBUG else "json")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "crm.security.JsonLogFormatter"}},
+    "filters": {"request_context": {"()": "crm.security.RequestContextFilter"}},
+    "handlers": {"console": {
+        "class": "logging.StreamHandler", "filters": ["request_context"],
+        **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+    }},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"weasyprint": {"level": "ERROR"}, "fontTools": {"level": "ERROR"}},
 }

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import ActivityKind, User
+from crm.security import validate_upload
+from leads.imports import MAX_BYTES
 from leads.models import DisqualificationReason, Lead, LeadSource, LeadState
 from leads.selectors import LEAD_SORTS, assignable_owners, lead_duplicates
 
@@ -141,6 +143,12 @@ class ImportUploadForm(StyledForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["autofocus"] = True
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        # Same limit as the import itself, checked here so the user gets a form error, not a failed job.
+        validate_upload(upload, extensions=["csv", "txt", "xlsx"], max_bytes=MAX_BYTES)
+        return upload
 
 
 class ImportMappingForm(StyledForm):
