@@ -27,11 +27,9 @@ class RequestLogContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from crm.security import request_context
 
-        user = getattr(request, "user", None)
-        token = request_context.set({
-            "path": request.path, "method": request.method,
-            "user_id": user.pk if user is not None and user.is_authenticated else None,
-        })
+        # The request itself, not its user: reading request.user here would cost a query on every request;
+        # the log filter reports the user only if the view already loaded it.
+        token = request_context.set({"request": request})
         try:
             return self.get_response(request)
         finally:
@@ -43,6 +41,8 @@ class TwoFactorEnforcementMiddleware:
     have set one up. The admin is covered too: its login goes through ours."""
 
     ALLOWED_URL_NAMES = {"security", "logout", "set_language", "login", "login_verify"}
+    SESSION_KEY = "salesflow_2fa_checked_at"
+    RECHECK_SECONDS = 300
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -51,8 +51,14 @@ class TwoFactorEnforcementMiddleware:
         from django.conf import settings
 
         if settings.SALESFLOW_REQUIRE_2FA and request.user.is_authenticated and not self._allowed(request):
+            import time
+
             from crm import twofactor
 
+            # Checked at most every few minutes per session (two queries), not on every request.
+            checked_at = request.session.get(self.SESSION_KEY, 0)
+            if time.time() - checked_at < self.RECHECK_SECONDS:
+                return self.get_response(request)
             if twofactor.twofactor_required(request.user) and not twofactor.twofactor_enabled(request.user):
                 from django.shortcuts import redirect
 
@@ -60,6 +66,7 @@ class TwoFactorEnforcementMiddleware:
                 if request.headers.get("HX-Request"):  # htmx follows a redirect inside the page otherwise
                     response["HX-Redirect"] = response["Location"]
                 return response
+            request.session[self.SESSION_KEY] = time.time()
         return self.get_response(request)
 
     def _allowed(self, request: HttpRequest) -> bool:

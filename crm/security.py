@@ -164,10 +164,15 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = request_context.get()
-        if context:
-            for key, value in context.items():
-                if not hasattr(record, key):
-                    setattr(record, key, value)
+        request = context.get("request") if context else None
+        if request is not None:
+            if not hasattr(record, "path"):
+                record.path = request.path
+            if not hasattr(record, "method"):
+                record.method = request.method
+            user = getattr(request, "_cached_user", None)  # only if already loaded: logging must not query
+            if not hasattr(record, "user_id") and user is not None and user.is_authenticated:
+                record.user_id = user.pk
         return True
 
 
