@@ -69,6 +69,8 @@ run: seed
 	echo "  Log in as  seller / $(DEMO_PASSWORD)   (a seller of Team North: start the tour here)"; \
 	echo "  Others:    manager, manager2 (sales managers), seller2..seller5, accountant, admin (superuser)"; \
 	echo "             all with the password $(DEMO_PASSWORD); admin site at http://$(HOST):$(PORT)/admin/"; \
+	echo "  Two-factor sign-in is optional here (user menu > Security); production enforces it for"; \
+	echo "             admin and accountant (SALESFLOW_REQUIRE_2FA=1 to try that now)"; \
 	echo "  Celery worker+beat log: var/celery.log   PDF backfill log: var/render.log"; \
 	echo ""; \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -47,9 +47,14 @@ class Throttle:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it, and
-    # trusting it would let an attacker rotate addresses at will. Behind a proxy, gunicorn's
-    # --forwarded-allow-ips makes REMOTE_ADDR the real client.
+    """The client's address. X-Forwarded-For is written by the client unless our own proxies rewrite it, so
+    only the entries added by the SALESFLOW_TRUSTED_PROXIES proxies in front of us are believed; trusting
+    more would let an attacker pick a fresh address per attempt."""
+    proxies = settings.SALESFLOW_TRUSTED_PROXIES
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

@@ -233,6 +233,9 @@ SALESFLOW_LOGIN_FAILURES_PER_USER = int(env("SALESFLOW_LOGIN_FAILURES_PER_USER",
 SALESFLOW_LOGIN_FAILURES_PER_IP = int(env("SALESFLOW_LOGIN_FAILURES_PER_IP", "20"))
 SALESFLOW_LOGIN_COOLOFF_SECONDS = int(env("SALESFLOW_LOGIN_COOLOFF_SECONDS", "60"))
 SALESFLOW_LOGIN_COOLOFF_MAX_SECONDS = int(env("SALESFLOW_LOGIN_COOLOFF_MAX_SECONDS", str(15 * 60)))
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (1 behind one nginx). With 0, the
+# peer address is the client: behind a proxy every visitor would share the proxy's address and its throttle.
+SALESFLOW_TRUSTED_PROXIES = int(env("SALESFLOW_TRUSTED_PROXIES", "0"))
 
 # Second factor: staff, superusers and accountants must use one. On by default in production, off in the
 # DEBUG laptop setup so `make run` demo users sign in with a password only (see README).

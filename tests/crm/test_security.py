@@ -403,3 +403,21 @@ def test_a_server_error_is_logged_with_its_path_and_user(client, seller, caplog)
     assert entry["path"] == "/boom/"
     assert entry["user_id"] == seller.pk
     assert "secret-detail" in entry["exception"]  # the detail goes to the log, not to the browser
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),  # no proxy configured: the header is the client's word, ignored
+        (1, "198.51.100.7, 203.0.113.9", "203.0.113.9"),  # the entry our proxy added, not the spoofed one
+        (2, "198.51.100.7, 203.0.113.9", "198.51.100.7"),
+        (1, "", "10.0.0.2"),
+    ],
+)
+def test_client_address_believes_only_our_own_proxies(settings, proxies, forwarded, expected):
+    from crm.security import client_ip
+
+    settings.SALESFLOW_TRUSTED_PROXIES = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == expected

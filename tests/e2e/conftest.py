@@ -53,6 +53,30 @@ def browser(django_db_setup) -> Iterator[object]:
         connections.close_all()  # the context-local connections: PostgreSQL could not drop the test database
 
 
+@pytest.fixture(autouse=True)
+def csp_violations(request) -> Iterator[list[str]]:
+    """Fail the test on any Content-Security-Policy violation the browser reports in any of its pages:
+    every script and style must come from our static files, so a violation is a broken feature."""
+    violations: list[str] = []
+    if "browser" not in request.fixturenames:
+        yield violations
+        return
+    browser = request.getfixturevalue("browser")
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        context.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        return context
+
+    browser.new_context = new_context
+    try:
+        yield violations
+    finally:
+        browser.new_context = original
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900}, locale="en-US")
