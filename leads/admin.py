@@ -131,8 +131,8 @@ class WebFormAdmin(admin.ModelAdmin):
         if not obj.pk:
             return _("Save the form first; its HTML appears here.")
         return format_html(
-            '<p>{}</p><textarea readonly rows="16" cols="100" style="font-family: monospace" '
-            'onclick="this.select()">{}</textarea>',
+            # No onclick select-all: the CSP forbids inline handlers (the admin allows inline styles only).
+            '<p>{}</p><textarea readonly rows="16" cols="100" style="font-family: monospace">{}</textarea>',
             _("Copy this into the website's contact page. JSON posts to the endpoint work too."),
             webforms.html_snippet(obj),
         )
