@@ -24,6 +24,7 @@ from crm.models import (
     Sequence,
     TaxRate,
     Team,
+    TwoFactorDevice,
     User,
 )
 
@@ -194,3 +195,20 @@ class ActivityAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "content_type")
     autocomplete_fields = ("owner",)
     date_hierarchy = "created_at"
+
+
+@admin.register(TwoFactorDevice)
+class TwoFactorDeviceAdmin(admin.ModelAdmin):
+    """Read-only, except that staff can delete a device when its owner lost phone and recovery codes; the
+    owner then sets up a new one. The secret is never shown."""
+
+    list_display = ["user", "confirmed_at"]
+    search_fields = ["user__username", "user__email"]
+    fields = ["user", "confirmed_at"]
+    readonly_fields = ["user", "confirmed_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TwoFactorDevice | None = None) -> bool:
+        return False

@@ -96,3 +96,14 @@ def test_a_form_post_with_the_token_passes(client):
     response = client.post("/i18n/setlang/", {"language": "de", "csrfmiddlewaretoken": token})
 
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_refused_form_gets_a_friendly_page():
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(factories.UserFactory())
+
+    response = client.post("/i18n/setlang/", {"language": "de"})
+
+    assert response.status_code == 403
+    assert "This form has expired." in response.content.decode()

@@ -307,3 +307,16 @@ def test_admin_login_goes_through_our_login_and_its_second_step(client):
     response = client.post(reverse("login_verify"), {"code": code_for(secret, 1)})
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_devices_without_their_secret_and_can_delete_one(admin_client, seller):
+    secret, _codes = enable_for(seller)
+    device = TwoFactorDevice.objects.get(user=seller)
+
+    page = admin_client.get(reverse("admin:crm_twofactordevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert secret not in page.content.decode()
+
+    admin_client.post(reverse("admin:crm_twofactordevice_delete", args=[device.pk]), {"post": "yes"})
+    assert not TwoFactorDevice.objects.filter(user=seller).exists()
