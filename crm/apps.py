@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("CRM core")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.middleware import mark_session_renewed
+
+        user_logged_in.connect(mark_session_renewed, dispatch_uid="salesflow-session-renewed")

@@ -36,6 +36,36 @@ class RequestLogContextMiddleware:
             request_context.reset(token)
 
 
+class SessionRenewalMiddleware:
+    """Idle expiry without a write per request: a signed-in session is saved again (which moves its expiry
+    SESSION_COOKIE_AGE into the future) once its last renewal is a few minutes old."""
+
+    KEY = "salesflow_renewed_at"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import time
+
+        from django.conf import settings
+
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and session.get("_auth_user_id"):
+            now = time.time()
+            if now - session.get(self.KEY, 0) > settings.SALESFLOW_SESSION_RENEW_SECONDS:
+                session[self.KEY] = now  # marks the session modified: saved with a fresh expiry
+        return self.get_response(request)
+
+
+def mark_session_renewed(sender: object, request: HttpRequest, **kwargs: object) -> None:
+    """user_logged_in receiver: a fresh sign-in counts as a renewal (no second save on the next request)."""
+    import time
+
+    if hasattr(request, "session"):
+        request.session[SessionRenewalMiddleware.KEY] = time.time()
+
+
 class TwoFactorEnforcementMiddleware:
     """Users whose role requires a second factor reach only the Security page (and sign-out) until they
     have set one up. The admin is covered too: its login goes through ours."""

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.RequestLogContextMiddleware",
+    "crm.middleware.SessionRenewalMiddleware",
     "crm.middleware.TwoFactorEnforcementMiddleware",
     "crm.middleware.CSPRelaxationMiddleware",
     "crm.middleware.UserLanguageMiddleware",
@@ -196,10 +197,10 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Sessions end after 8 idle hours (a working day) and at the latest after SESSION_COOKIE_AGE: every request
-# re-saves the session, so the age counts from the last request.
+# Sessions end after SESSION_COOKIE_AGE idle seconds (8 h, a working day). crm.middleware.SessionRenewalMiddleware
+# renews an active session every few minutes; SESSION_SAVE_EVERY_REQUEST would write it on every request.
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+SALESFLOW_SESSION_RENEW_SECONDS = 5 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 
 # Content-Security-Policy (django-csp 4): no inline script anywhere, so script-src is 'self' only. Inline

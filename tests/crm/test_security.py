@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.security import (
     JsonLogFormatter,
@@ -98,15 +100,50 @@ def test_passwords_need_twelve_characters_and_must_not_be_common():
 
 
 @pytest.mark.django_db
-def test_session_expires_after_idle_time_and_is_renewed_by_use(client, seller):
-    client.force_login(seller)
+def test_session_cookie_is_httponly_lax_and_lasts_one_idle_working_day(client, seller):
+    response = sign_in(client, seller.username, PASSWORD)
+
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE == 8 * 60 * 60
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_an_active_session_is_renewed_every_few_minutes_not_on_every_request(client, seller):
+    from django.contrib.sessions.models import Session
+
+    sign_in(client, seller.username, PASSWORD)
+    key = client.session.session_key
+
+    quiet = client.get(reverse("crm:home"))  # just signed in: nothing to renew
+    assert settings.SESSION_COOKIE_NAME not in quiet.cookies
+
+    session = client.session
+    session["salesflow_renewed_at"] -= settings.SALESFLOW_SESSION_RENEW_SECONDS + 1
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + dt.timedelta(hours=1))
+
+    renewed = client.get(reverse("crm:home"))
+
+    assert renewed.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+    expires = Session.objects.get(session_key=key).expire_date
+    assert expires > timezone.now() + dt.timedelta(hours=7, minutes=59)
+
+
+@pytest.mark.django_db
+def test_an_idle_session_has_expired(client, seller):
+    from django.contrib.sessions.models import Session
+
+    sign_in(client, seller.username, PASSWORD)
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
 
     response = client.get(reverse("crm:home"))
 
-    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
-    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE == 8 * 60 * 60  # re-sent on every request
-    assert cookie["httponly"]
-    assert cookie["samesite"] == "Lax"
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
 
 
 # --- Content-Security-Policy ---------------------------------------------------------------------
