@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
+from crm import normalize
+
 MONEY_DIGITS = {"max_digits": 18, "decimal_places": 4}
 
 
@@ -72,6 +74,9 @@ class Account(models.Model):
     name = models.CharField(_("name"), max_length=200)
     domain = models.CharField(_("web domain"), max_length=200, blank=True, db_index=True)
     vat_id = models.CharField(_("VAT ID"), max_length=50, blank=True)
+    registration_number = models.CharField(
+        _("registration number"), max_length=50, blank=True, help_text=_("Commercial register entry, e.g. HRB 12345.")
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     street = models.CharField(_("street"), max_length=200, blank=True)
@@ -89,6 +94,12 @@ class Account(models.Model):
         Team, verbose_name=_("team"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Lookup keys for matching a lead to this account (crm.normalize), kept by save().
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    email_key = models.CharField(max_length=254, blank=True, editable=False, db_index=True)
+    phone_key = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
+    vat_key = models.CharField(max_length=50, blank=True, editable=False, db_index=True)
+    registration_key = models.CharField(max_length=50, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["name"]
@@ -97,6 +108,24 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # The keys are derived data, not business logic: refreshing them on every save (admin, API, import,
+        # services alike) is what keeps matching from ever comparing against a stale key.
+        self.refresh_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *self.KEY_FIELDS, "domain"}
+        super().save(*args, **kwargs)
+
+    KEY_FIELDS = ("name_key", "email_key", "phone_key", "vat_key", "registration_key")
+
+    def refresh_keys(self) -> None:
+        self.domain = normalize.domain_key(self.domain)
+        self.name_key = normalize.name_key(self.name)[:200]
+        self.email_key = normalize.email_key(self.email)
+        self.phone_key = normalize.phone_key(self.phone, self.country)
+        self.vat_key = normalize.tax_id_key(self.vat_id)
+        self.registration_key = normalize.tax_id_key(self.registration_number)
 
     @property
     def address_lines(self) -> list[str]:
@@ -114,6 +143,9 @@ class Contact(models.Model):
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Lookup keys for matching a lead to this contact (crm.normalize), kept by save().
+    email_key = models.CharField(max_length=254, blank=True, editable=False, db_index=True)
+    phone_key = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -122,6 +154,21 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    KEY_FIELDS = ("email_key", "phone_key")
+
+    def save(self, *args, **kwargs) -> None:
+        # Derived lookup keys, refreshed on every write path (see Account.save).
+        self.refresh_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *self.KEY_FIELDS}
+        super().save(*args, **kwargs)
+
+    def refresh_keys(self) -> None:
+        self.email_key = normalize.email_key(self.email)
+        # A contact's national number is dialled in its company's country.
+        country = self.account.country if self.account_id else None
+        self.phone_key = normalize.phone_key(self.phone, country)
 
 
 class TaxCategory(models.TextChoices):

@@ -91,6 +91,10 @@ class Lead(SalesRecord):
     score = models.PositiveSmallIntegerField(_("score"), default=0)
     notes = models.TextField(_("notes"), blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO code, e.g. DE."))
+    vat_id = models.CharField(_("VAT ID"), max_length=50, blank=True)
+    registration_number = models.CharField(
+        _("registration number"), max_length=50, blank=True, help_text=_("Commercial register entry, e.g. HRB 12345.")
+    )
     utm_source = models.CharField(_("UTM source"), max_length=100, blank=True)
     utm_medium = models.CharField(_("UTM medium"), max_length=100, blank=True)
     utm_campaign = models.CharField(_("UTM campaign"), max_length=100, blank=True)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from crm import money
+from crm import money, normalize
 from crm.models import Account, Activity, ActivityKind, Contact, Team, User
+from crm.permissions import scope
 from crm.workflow import DomainError, lock, run_transition
+from leads.matching import account_values, contact_values, match_lead
 from leads.models import Lead, LeadState
 from leads.services import default_team_for
 from opportunities.models import (
@@ -34,29 +39,48 @@ from opportunities.models import (
 )
 from opportunities.selectors import lost_reason_required, lost_reasons_for, pipeline_stages, stage_criteria
 
-# Addresses at these domains say nothing about the company a lead works for.
-FREEMAIL_DOMAINS = frozenset(
-    {"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "gmx.de", "gmx.net",
-     "web.de", "t-online.de", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "mail.com"}
-)
+# "Link to whatever matches best": the conversion without a seller's choices (seed data, API, scripts).
+AUTO = "auto"
 
 
 def email_domain(email: str) -> str:
-    domain = email.rpartition("@")[2].strip().lower()
-    return "" if domain in FREEMAIL_DOMAINS else domain
+    return normalize.company_domain(email)
 
 
 def match_account_and_contact(lead: Lead) -> tuple[Account | None, Contact | None]:
-    """Find the existing customer a lead belongs to: by contact e-mail, then company domain, then name."""
-    if lead.email:
-        contact = Contact.objects.select_related("account").filter(email__iexact=lead.email).first()
-        if contact:
-            return contact.account, contact
-    domain = email_domain(lead.email)
-    account = Account.objects.filter(domain__iexact=domain).first() if domain else None
-    if account is None and lead.company:
-        account = Account.objects.filter(name__iexact=lead.company.strip()).first()
-    return account, None
+    """The existing customer a lead most likely belongs to (see leads.matching for the reasons)."""
+    matches = match_lead(lead)
+    return matches.best_account(), matches.best_contact()
+
+
+def _merge(record: Account | Contact, offered: dict[str, str], take: Collection[str]) -> list[str]:
+    """Copy the lead's values of the fields in `take` onto `record`; the verbose names of what changed."""
+    unknown = set(take) - set(offered)
+    if unknown:
+        raise DomainError(
+            _("These fields cannot be taken over from a lead: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    changed = []
+    for name in take:
+        value = offered[name]
+        if value and value != getattr(record, name):
+            setattr(record, name, value)
+            changed.append(name)
+    if changed:
+        try:
+            record.full_clean()
+        except ValidationError as exc:
+            raise DomainError(" ".join(exc.messages)) from exc
+        record.save(update_fields=changed)
+    return [str(record._meta.get_field(name).verbose_name) for name in changed]
+
+
+def _visible_account(account: Account, actor: User) -> Account:
+    # A forged or stale choice must not link a deal to a customer the seller may not see.
+    found = scope(Account.objects.filter(pk=account.pk), actor).select_for_update(of=("self",)).first()
+    if found is None:
+        raise DomainError(_("This account does not exist or is not yours to link to."))
+    return found
 
 
 @transaction.atomic
@@ -68,9 +92,18 @@ def opportunity_create_from_lead(
     amount: Decimal | None = None,
     currency: str | None = None,
     expected_close_date: date | None = None,
+    stage: Stage | None = None,
+    account: Account | None | str = AUTO,
+    contact: Contact | None | str = AUTO,
+    account_fields_from_lead: Collection[str] = (),
+    contact_fields_from_lead: Collection[str] = (),
 ) -> Opportunity:
-    """Qualify `lead`: match or create its account and contact, create the opportunity, close the lead.
+    """Qualify `lead`: link or create its account and contact, create the opportunity, close the lead, all in
+    one transaction — a refused step (a stage gate, invalid data) leaves the lead as it was and writes nothing.
 
+    `account`/`contact`: an existing record to link to, None to create a new one, AUTO for the best match.
+    `*_fields_from_lead`: fields of a linked record to overwrite with the lead's value (the merge).
+    The decision is recorded as the description of the lead's qualify transition.
     Idempotent: qualifying a lead that already has an opportunity returns that opportunity.
     """
     lead = lock(lead)
@@ -81,23 +114,58 @@ def opportunity_create_from_lead(
         raise DomainError(
             _("Lead %(lead)s is %(state)s and cannot be qualified.") % {"lead": lead, "state": lead.get_state_display()}
         )
-    account, contact = match_account_and_contact(lead)
+    matches = match_lead(lead) if account == AUTO else match_lead(lead, user=actor)
+    if account == AUTO:
+        account = matches.best_account()
+        if contact == AUTO:
+            contact = matches.best_contact()
+    elif account is not None:
+        account = _visible_account(account, actor)
+    if contact == AUTO:
+        contact = next((c.record for c in matches.contacts if account and c.record.account_id == account.pk), None)
+    if contact is not None and (account is None or contact.account_id != account.pk):
+        raise DomainError(
+            _("%(contact)s works for %(account)s: link that account too, or create a new contact.")
+            % {"contact": contact, "account": contact.account}
+        )
+
+    decisions = []
     if account is None:
-        account = Account.objects.create(
-            name=lead.company.strip() or lead.full_name,
-            domain=email_domain(lead.email),
+        values = account_values(lead)
+        account = Account(
+            **{k: v for k, v in values.items() if v},
             email=lead.email if not lead.company else "",
-            phone=lead.phone,
             owner=lead.owner,
             team=lead.team,
         )
+        account.name = values["name"] or lead.full_name
+        account.full_clean()
+        account.save()
+        decisions.append(_("account %(account)s created") % {"account": account})
+    else:
+        candidate = matches.account(account.pk)
+        reasons = ", ".join(candidate.reasons) if candidate else _("chosen by %(user)s") % {"user": actor}
+        decisions.append(_("linked to account %(account)s (%(reasons)s)") % {"account": account, "reasons": reasons})
+        updated = _merge(account, account_values(lead), account_fields_from_lead)
+        if updated:
+            decisions.append(_("account fields taken from the lead: %(fields)s") % {"fields": ", ".join(updated)})
     if contact is None:
-        contact = Contact.objects.create(
-            account=account, first_name=lead.first_name, last_name=lead.last_name or lead.company,
-            email=lead.email, phone=lead.phone, title=lead.title,
-        )
-    now = timezone.now()
-    lead = run_transition(lead, "qualify", actor=actor, at=now)
+        values = contact_values(lead)
+        contact = Contact(account=account, **values)
+        contact.last_name = values["last_name"] or lead.company.strip()
+        contact.full_clean()
+        contact.save()
+        decisions.append(_("contact %(contact)s created") % {"contact": contact})
+    else:
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        candidate = matches.contact(contact.pk)
+        reasons = ", ".join(candidate.reasons) if candidate else _("chosen by %(user)s") % {"user": actor}
+        decisions.append(_("linked to contact %(contact)s (%(reasons)s)") % {"contact": contact, "reasons": reasons})
+        updated = _merge(contact, contact_values(lead), contact_fields_from_lead)
+        if updated:
+            decisions.append(_("contact fields taken from the lead: %(fields)s") % {"fields": ", ".join(updated)})
+
+    lead = run_transition(lead, "qualify", actor=actor, at=timezone.now(), description=capfirst("; ".join(decisions)))
     currency = currency or settings.DEFAULT_CURRENCY
     return _create(
         actor=actor,
@@ -109,6 +177,7 @@ def opportunity_create_from_lead(
         name=name or (_("%(company)s deal") % {"company": account.name}),
         amount=Money(money.quantize(amount or 0, currency), currency),
         expected_close_date=expected_close_date,
+        stage=stage,
     )
 
 
