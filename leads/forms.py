@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import ActivityKind, User
 from crm.security import validate_upload
 from leads.imports import MAX_BYTES
+from leads.matching import Candidate, Matches, account_values, contact_values, merge_rows
 from leads.models import DisqualificationReason, Lead, LeadSource, LeadState
 from leads.selectors import LEAD_SORTS, assignable_owners, lead_duplicates
+from opportunities.models import Stage
 
 
 class StyledForm(forms.Form):
@@ -70,7 +72,8 @@ class LeadForm(forms.ModelForm):
     class Meta:
         model = Lead
         fields = [
-            "first_name", "last_name", "email", "phone", "company", "title", "source", "country", "owner", "notes",
+            "first_name", "last_name", "email", "phone", "company", "title", "source", "country", "vat_id",
+            "registration_number", "owner", "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
@@ -108,7 +111,16 @@ class DisqualifyForm(StyledForm):
         self.fields["reason"].choices = blank_choice(DisqualificationReason.choices(), _("Choose a reason…"))
 
 
+NEW = "new"
+KEEP, TAKE = "existing", "lead"
+
+
 class QualifyForm(StyledForm):
+    """The merge preview: for the account and for the contact, create new or link to a match; for a link, which
+    differing fields take the lead's value. Defaults keep an existing non-empty value."""
+
+    account_choice = forms.ChoiceField(label=_("Account"), widget=forms.RadioSelect)
+    contact_choice = forms.ChoiceField(label=_("Contact"), widget=forms.RadioSelect)
     name = forms.CharField(
         label=_("Deal name"), max_length=200, required=False,
         help_text=_("Leave empty to name the deal after the account."),
@@ -120,10 +132,92 @@ class QualifyForm(StyledForm):
     expected_close_date = forms.DateField(
         label=_("Expected close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    stage = forms.ModelChoiceField(label=_("Pipeline stage"), queryset=Stage.objects.none(), empty_label=None)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lead: Lead, matches: Matches, stages: list[Stage], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].widget.attrs["autofocus"] = True
+        self.lead, self.matches = lead, matches
+        company = lead.company.strip() or lead.full_name
+        self.fields["account_choice"].choices = [
+            (NEW, _("Create new account “%(name)s”") % {"name": company}),
+            *[(str(c.pk), _("Link to %(account)s") % {"account": c.record}) for c in matches.accounts],
+        ]
+        self.fields["contact_choice"].choices = [
+            (NEW, _("Create new contact “%(name)s”") % {"name": lead.full_name}),
+            *[(str(c.pk), _("Link to %(contact)s") % {"contact": c.record}) for c in matches.contacts],
+        ]
+        best_account, best_contact = matches.best_account(), matches.best_contact()
+        self.fields["account_choice"].initial = str(best_account.pk) if best_account else NEW
+        self.fields["contact_choice"].initial = str(best_contact.pk) if best_contact else NEW
+        self._rows: dict[str, list[str]] = {}
+        for prefix, candidates, offered in (
+            ("account", matches.accounts, account_values(lead)),
+            ("contact", matches.contacts, contact_values(lead)),
+        ):
+            for candidate in candidates:
+                key = f"{prefix}_{candidate.pk}"
+                self._rows[key] = []
+                for field_name, current, lead_value in merge_rows(candidate.record, offered):
+                    form_field = f"{key}__{field_name}"
+                    self._rows[key].append(form_field)
+                    self.fields[form_field] = forms.ChoiceField(
+                        label=candidate.record._meta.get_field(field_name).verbose_name,
+                        choices=[(KEEP, current or "—"), (TAKE, lead_value)],
+                        initial=KEEP if current else TAKE,
+                        widget=forms.RadioSelect,
+                    )
+        self.fields["stage"].queryset = Stage.objects.filter(pk__in=[s.pk for s in stages]).order_by("order", "pk")
+        self.fields["stage"].initial = stages[0].pk if stages else None
+        self.fields["name"].initial = _("%(company)s deal") % {"company": company}
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect):
+                field.widget.attrs["class"] = "form-check-input"
+
+    def _options(self, prefix: str, candidates: list[Candidate]) -> list[dict[str, Any]]:
+        """Each radio of the choice with its candidate (None: create new) and its merge rows, for the template."""
+        choice = self[f"{prefix}_choice"]
+        options: list[tuple[Candidate | None, list[str]]] = [(None, [])]
+        options += [(c, self._rows[f"{prefix}_{c.pk}"]) for c in candidates]
+        return [
+            {"radio": radio, "candidate": candidate, "rows": [self[f] for f in rows]}
+            for radio, (candidate, rows) in zip(choice, options, strict=True)
+        ]
+
+    def account_options(self) -> list[dict[str, Any]]:
+        return self._options("account", self.matches.accounts)
+
+    def contact_options(self) -> list[dict[str, Any]]:
+        return self._options("contact", self.matches.contacts)
+
+    def _taken(self, prefix: str, choice: str) -> list[str]:
+        fields = self._rows.get(f"{prefix}_{choice}", [])
+        return [f.rpartition("__")[2] for f in fields if self.cleaned_data.get(f) == TAKE]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        account_choice, contact_choice = data.get("account_choice"), data.get("contact_choice")
+        if account_choice is None or contact_choice is None:
+            return data
+        account = None if account_choice == NEW else self.matches.account(int(account_choice)).record
+        contact = None if contact_choice == NEW else self.matches.contact(int(contact_choice)).record
+        if contact is not None and (account is None or contact.account_id != account.pk):
+            self.add_error(
+                "contact_choice",
+                _("%(contact)s works for %(account)s: link that account too, or create a new contact.")
+                % {"contact": contact, "account": contact.account},
+            )
+        data["account"], data["contact"] = account, contact
+        data["account_fields_from_lead"] = self._taken("account", account_choice)
+        data["contact_fields_from_lead"] = self._taken("contact", contact_choice)
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What opportunity_create_from_lead needs, from the cleaned data."""
+        names = (
+            "name", "amount", "currency", "expected_close_date", "stage", "account", "contact",
+            "account_fields_from_lead", "contact_fields_from_lead",
+        )
+        return {name: self.cleaned_data[name] for name in names}
 
 
 class ActivityForm(StyledForm):

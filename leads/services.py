@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "title", "source", "notes", "country",
-    "utm_source", "utm_medium", "utm_campaign",
+    "utm_source", "utm_medium", "utm_campaign", "vat_id", "registration_number",
 )
 
 

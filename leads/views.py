@@ -28,9 +28,11 @@ from leads.forms import (
     QuickLeadForm,
     ReassignForm,
 )
+from leads.matching import match_lead
 from leads.models import ImportJob, ImportState, Lead, WebForm
 from opportunities.models import Opportunity
-from opportunities.services import match_account_and_contact, opportunity_create_from_lead
+from opportunities.selectors import pipeline_stages
+from opportunities.services import opportunity_create_from_lead
 
 
 @login_required
@@ -119,22 +121,32 @@ def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_visible(Lead, request.user, pk)
+    """The merge preview (GET) and the conversion (POST). A second tab, the back button or a double click
+    finds the opportunity already made and lands on it instead of making another."""
+    lead = get_visible(Lead, request.user, pk, Lead.objects.select_related("team"))
     existing = Opportunity.objects.filter(lead=lead).first()
-    if request.method == "GET" and existing is not None:
-        # A second tab or the back button: the lead is already converted, show the result.
+    if existing is not None:
+        if request.method == "POST":
+            messages.info(request, _("This lead was already qualified: here is its opportunity."))
         return redirect(existing)
-    form = QualifyForm(request.POST or None)
+    if not lead.can("qualify"):
+        messages.error(
+            request,
+            _("Lead %(lead)s is %(state)s and cannot be qualified.") % {"lead": lead, "state": lead.get_state_display()},
+        )
+        return redirect(lead)
+    matches = match_lead(lead, user=request.user)
+    form = QualifyForm(request.POST or None, lead=lead, matches=matches, stages=pipeline_stages(lead.team))
     if request.method == "POST" and form.is_valid():
         opportunity = attempt(
-            request, opportunity_create_from_lead, lead=lead, actor=request.user, **form.cleaned_data,
+            request, opportunity_create_from_lead, lead=lead, actor=request.user, **form.service_kwargs(),
             success=_("Lead qualified."),
         )
-        return redirect(opportunity if opportunity is not None else lead)
-    account, contact = match_account_and_contact(lead)
-    return render(
-        request, "leads/qualify.html", {"lead": lead, "form": form, "match_account": account, "match_contact": contact}
-    )
+        if opportunity is not None:
+            return redirect(opportunity)
+        # Refused (nothing was written): the page again, with the seller's choices and the reason on top.
+        lead.refresh_from_db()
+    return render(request, "leads/qualify.html", {"lead": lead, "form": form})
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.utils import timezone
 from crm.models import Activity
 from leads.models import Lead
 from opportunities.models import Opportunity
+from opportunities.selectors import pipeline_stages
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -272,8 +273,7 @@ def test_qualify_page_previews_a_new_account(seller_client, seller):
 
     content = seller_client.get(reverse("leads:qualify", args=[lead.pk])).content.decode()
 
-    assert "Will create new account" in content
-    assert "Brand New GmbH" in content
+    assert "Create new account “Brand New GmbH”" in content
 
 
 def test_qualify_page_previews_the_matching_existing_account(seller_client, seller):
@@ -282,13 +282,16 @@ def test_qualify_page_previews_the_matching_existing_account(seller_client, sell
 
     content = seller_client.get(reverse("leads:qualify", args=[lead.pk])).content.decode()
 
-    assert "Will link to existing account" in content
-    assert account.name in content
+    assert f"Link to {account.name}" in content
+    assert "same e-mail domain existing.example" in content
 
 
 def test_qualify_twice_creates_exactly_one_opportunity(seller_client, seller):
     lead = factories.lead(owner=seller)
-    data = {"name": "Big deal", "amount": "1200.00", "currency": "EUR", "expected_close_date": "2030-01-31"}
+    data = {
+        "name": "Big deal", "amount": "1200.00", "currency": "EUR", "expected_close_date": "2030-01-31",
+        "account_choice": "new", "contact_choice": "new", "stage": pipeline_stages(None)[0].pk,
+    }
 
     first = seller_client.post(reverse("leads:qualify", args=[lead.pk]), data)
     second = seller_client.post(reverse("leads:qualify", args=[lead.pk]), data)
