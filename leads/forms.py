@@ -165,6 +165,7 @@ class QualifyForm(StyledForm):
                         choices=[(KEEP, current or "—"), (TAKE, lead_value)],
                         initial=KEEP if current else TAKE,
                         widget=forms.RadioSelect,
+                        required=False,
                     )
         self.fields["stage"].queryset = Stage.objects.filter(pk__in=[s.pk for s in stages]).order_by("order", "pk")
         self.fields["stage"].initial = stages[0].pk if stages else None
@@ -191,7 +192,8 @@ class QualifyForm(StyledForm):
 
     def _taken(self, prefix: str, choice: str) -> list[str]:
         fields = self._rows.get(f"{prefix}_{choice}", [])
-        return [f.rpartition("__")[2] for f in fields if self.cleaned_data.get(f) == TAKE]
+        # A row left unanswered (a script posting only the choices) gets the default the page shows.
+        return [f.rpartition("__")[2] for f in fields if (self.cleaned_data.get(f) or self.fields[f].initial) == TAKE]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

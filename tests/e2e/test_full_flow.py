@@ -116,7 +116,9 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, seller, product
     page.get_by_role("button", name="Start working").click()
     expect(flash(page, "You are working on this lead now.")).to_be_visible()
     page.get_by_role("link", name="Qualify").click()
-    expect(page.get_by_test_id("match-preview")).to_contain_text("Will create new account Analytical Engines Ltd")
+    # No existing customer matches: the merge preview offers (and preselects) a new account and contact.
+    expect(page.get_by_label("Create new account “Analytical Engines Ltd”")).to_be_checked()
+    expect(page.get_by_label("Create new contact “Ada Lovelace”")).to_be_checked()
     page.get_by_label("Amount").fill("5000")
     shot("qualify")
     page.get_by_role("button", name="Qualify and create opportunity").click()
