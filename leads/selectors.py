@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.models import Account, Activity, Contact, Team, User
 from crm.permissions import sees_everything
-from leads.models import ImportJob, Lead
+from leads.models import ImportJob, Lead, LeadSource, LeadState
 from leads.rules import ScoreLine, active_scoring_rules, score_lines
 
 # Sort keys offered on the list page → ORDER BY; pk last keeps pagination stable.
@@ -42,6 +47,57 @@ def lead_list(
     if mine:
         leads = leads.filter(owner=user)
     return leads.order_by(*LEAD_SORTS.get(sort, LEAD_SORTS["-created"]))
+
+
+# Export columns: (header, values_list lookups). Labels, not codes, for status and source.
+EXPORT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    (gettext_lazy("Number"), ("number",)),
+    (gettext_lazy("Status"), ("state",)),
+    (gettext_lazy("First name"), ("first_name",)),
+    (gettext_lazy("Last name"), ("last_name",)),
+    (gettext_lazy("E-mail"), ("email",)),
+    (gettext_lazy("Phone"), ("phone",)),
+    (gettext_lazy("Company"), ("company",)),
+    (gettext_lazy("Job title"), ("title",)),
+    (gettext_lazy("VAT ID"), ("vat_id",)),
+    (gettext_lazy("Registration number"), ("registration_number",)),
+    (gettext_lazy("Country"), ("country",)),
+    (gettext_lazy("Source"), ("source",)),
+    (gettext_lazy("Score"), ("score",)),
+    (gettext_lazy("Owner"), ("owner__first_name", "owner__last_name", "owner__username")),
+    (gettext_lazy("Team"), ("team__name",)),
+    (gettext_lazy("Created"), ("created_at",)),
+    (gettext_lazy("Qualified"), ("qualified_at",)),
+    (gettext_lazy("UTM source"), ("utm_source",)),
+    (gettext_lazy("UTM medium"), ("utm_medium",)),
+    (gettext_lazy("UTM campaign"), ("utm_campaign",)),
+]
+EXPORT_CHUNK_SIZE = 2000
+
+
+def lead_export_header() -> list[str]:
+    return [str(header) for header, _lookups in EXPORT_COLUMNS]
+
+
+def lead_export_rows(*, user: User, **filters: Any) -> Iterator[list[Any]]:
+    """The rows of the lead list (same scope, filters and order) for the CSV export, read in chunks from one
+    query: plain tuples, never model instances, so 100,000 leads cost no more memory than 2,000."""
+    lookups = [lookup for _header, group in EXPORT_COLUMNS for lookup in group]
+    states, sources = dict(LeadState.choices), dict(LeadSource.choices)
+    for values in lead_list(user=user, **filters).values_list(*lookups).iterator(chunk_size=EXPORT_CHUNK_SIZE):
+        row = dict(zip(lookups, values, strict=True))
+        owner = f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"]
+        yield [
+            row["number"], str(states.get(row["state"], row["state"])), row["first_name"], row["last_name"],
+            row["email"], row["phone"], row["company"], row["title"], row["vat_id"], row["registration_number"],
+            row["country"], str(sources.get(row["source"], row["source"])), row["score"], owner,
+            row["team__name"] or "", _when(row["created_at"]), _when(row["qualified_at"]),
+            row["utm_source"], row["utm_medium"], row["utm_campaign"],
+        ]
+
+
+def _when(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def user_teams(user: User) -> QuerySet[Team]:

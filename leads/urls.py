@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
     path("quick/", views.lead_quick, name="quick"),
+    path("export/", views.lead_export, name="export"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/start-work/", views.lead_start_work, name="start_work"),
