@@ -45,6 +45,7 @@ from opportunities.models import (
     StageDocument,
 )
 from opportunities.selectors import BoardFilters
+from quotes.selectors import quote_chains
 
 
 @login_required
@@ -210,7 +211,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **_detail_context(request, opportunity),
             "stages": selectors.pipeline_stages(opportunity.team),
-            "quotes": opportunity.quotes.visible_to(request.user).order_by("-created_at", "-pk"),
+            "quote_chains": quote_chains(opportunity.quotes.visible_to(request.user).order_by("-created_at", "-pk")),
             "lose_form": LoseForm(team=opportunity.team),
             "lost_reason_required": selectors.lost_reason_required(opportunity.team),
             "activity_form": ActivityForm(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from djmoney.money import Money
 from crm.documents import PricedDocument
 from crm.history import Event, timeline
 from crm.models import Account, PriceListItem, Product, TaxRate, User
-from quotes.models import LineKind, Quote, QuoteLine
+from quotes.models import LineKind, Quote, QuoteLine, QuoteState
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,27 @@ def section_totals(quote: Quote) -> dict[int, Money]:
             totals[heading.pk] += line.net
             heading.section_total = totals[heading.pk]
     return totals
+
+
+@dataclass(frozen=True)
+class QuoteChain:
+    """A quote and its revisions: the version that counts, and the ones it replaced (newest first)."""
+
+    current: Quote
+    older: list[Quote]
+
+
+def quote_chains(quotes: Iterable[Quote]) -> list[QuoteChain]:
+    """Group already loaded quotes by version chain, in the order their newest version appears. The current
+    version is the newest one a revision has not replaced (a cancelled draft revision leaves the sent one current
+    only if it was not superseded)."""
+    families: dict[int, list[Quote]] = {}
+    for quote in quotes:
+        families.setdefault(quote.family_root_id, []).append(quote)
+    chains = []
+    for versions in families.values():
+        versions.sort(key=lambda q: q.version, reverse=True)
+        live = [q for q in versions if q.state != QuoteState.SUPERSEDED]
+        current = live[0] if live else versions[0]
+        chains.append(QuoteChain(current=current, older=[q for q in versions if q.pk != current.pk]))
+    return chains
