@@ -86,13 +86,13 @@ class ContactInline(admin.TabularInline):
 class AccountAdmin(admin.ModelAdmin):
     list_display = ("name", "domain", "city", "country", "vat_id", "owner", "team", "created_at")
     list_filter = ("team", "country")
-    search_fields = ("name", "domain", "vat_id", "email", "city")
+    search_fields = ("name", "domain", "vat_id", "registration_number", "email", "city")
     list_select_related = ("owner", "team")
     autocomplete_fields = ("owner",)
     date_hierarchy = "created_at"
     inlines = (ContactInline,)
     fieldsets = (
-        (None, {"fields": ("name", "domain", "vat_id", "email", "phone", "segment")}),
+        (None, {"fields": ("name", "domain", "vat_id", "registration_number", "email", "phone", "segment")}),
         (_("Address"), {"fields": ("street", "postal_code", "city", "country")}),
         (_("Ownership"), {"fields": ("owner", "team", "created_at")}),
     )

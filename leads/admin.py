@@ -51,7 +51,8 @@ class LeadAdmin(admin.ModelAdmin):
     readonly_fields = READONLY
     fieldsets = (
         (None, {"fields": ("number", "state", "first_name", "last_name", "email", "phone", "company", "title")}),
-        (_("Qualification"), {"fields": ("source", "country", "score", "notes", "qualified_at", "disqualify_reason")}),
+        (_("Qualification"), {"fields": ("source", "country", "vat_id", "registration_number", "score", "notes",
+                                         "qualified_at", "disqualify_reason")}),
         (_("Campaign"), {"fields": ("utm_source", "utm_medium", "utm_campaign"), "classes": ("collapse",)}),
         (_("Ownership"), {"fields": ("owner", "team", "created_at", "updated_at")}),
     )
