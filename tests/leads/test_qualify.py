@@ -288,18 +288,30 @@ def test_a_stage_gate_refusing_mid_way_leaves_the_lead_unqualified_and_writes_no
     nothing_converted(lead)
 
 
-def test_a_merge_with_invalid_data_leaves_everything_as_it_was(seller, team):
-    account = factories.AccountFactory(owner=seller, name="Acme AG", country="DE", domain="")
-    lead = factories.lead(owner=seller, company="Acme AG")
-    # A lead value the account's own validation refuses (country is two letters on an account).
-    Lead.objects.filter(pk=lead.pk).update(country="DEU")
-    lead.refresh_from_db()
+def test_a_refusal_after_the_merge_undoes_the_merge_too(seller, team):
+    first, second = pipeline_stages(None)[:2]
+    first.required_fields = ["budget_confirmed"]
+    first.save()
+    account = factories.AccountFactory(owner=seller, name="Acme AG", phone="+49 30 111111", domain="")
+    lead = factories.lead(owner=seller, company="Acme AG", phone="+49 30 222222")
 
-    with pytest.raises(DomainError):
-        opportunity_create_from_lead(lead=lead, actor=seller, account=account, account_fields_from_lead=["country"])
+    with pytest.raises(DomainError, match="Cannot leave"):
+        opportunity_create_from_lead(
+            lead=lead, actor=seller, account=account, account_fields_from_lead=["phone"], stage=second
+        )
 
     account.refresh_from_db()
-    assert account.country == "DE"
+    assert (account.phone, account.phone_key) == ("+49 30 111111", "4930111111")
+    nothing_converted(lead, accounts=1)
+
+
+def test_a_merge_of_a_field_that_is_not_offered_is_refused(seller):
+    account = factories.AccountFactory(owner=seller, name="Acme AG", domain="")
+    lead = factories.lead(owner=seller, company="Acme AG")
+
+    with pytest.raises(DomainError, match="cannot be taken over"):
+        opportunity_create_from_lead(lead=lead, actor=seller, account=account, account_fields_from_lead=["owner"])
+
     nothing_converted(lead, accounts=1)
 
 
