@@ -187,6 +187,18 @@ def merge_rows(existing: Account | Contact, offered: dict[str, str]) -> list[tup
     rows = []
     for name, lead_value in offered.items():
         current = str(getattr(existing, name) or "")
-        if lead_value and normalize.name_key(lead_value) != normalize.name_key(current):
+        same = SAME_VALUE.get(name, normalize.name_key)
+        if lead_value and same(lead_value) != same(current):
             rows.append((name, current, lead_value))
     return rows
+
+
+# How two values of a field are compared for the merge: "DE 123 456 789" and "de123456789" are the same VAT
+# number, and asking the seller to choose between them would be noise.
+SAME_VALUE = {
+    "vat_id": normalize.tax_id_key,
+    "registration_number": normalize.tax_id_key,
+    "phone": normalize.phone_key,
+    "email": normalize.email_key,
+    "domain": normalize.domain_key,
+}
