@@ -236,6 +236,8 @@ class Generator:
                 street=f"{self.rng.choice(WORDS)}straße {i % 200 + 1}",
                 postal_code=postal, city=city, owner=owner, team=self.team_of[owner.pk], created_at=self.when(),
             ))
+        for account in accounts:
+            account.refresh_keys()  # bulk inserts skip save(), which keeps the matching keys
         self.accounts = self.bulk(Account, accounts)
         self.account_by_id = {a.pk: a for a in self.accounts}
         self.accounts_by_team: dict[int, list[Account]] = defaultdict(list)
@@ -251,6 +253,8 @@ class Generator:
                 phone=f"+49 40 {self.rng.randint(1000000, 9999999)}", title=self.rng.choice(TITLES),
                 created_at=account.created_at,
             ))
+        for contact in contacts:
+            contact.refresh_keys()
         self.contacts = self.bulk(Contact, contacts)
         self.contacts_by_account: dict[int, list[Contact]] = defaultdict(list)
         for contact in self.contacts:

@@ -109,6 +109,8 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    KEY_FIELDS = ("name_key", "email_key", "phone_key", "vat_key", "registration_key")
+
     def save(self, *args, **kwargs) -> None:
         # The keys are derived data, not business logic: refreshing them on every save (admin, API, import,
         # services alike) is what keeps matching from ever comparing against a stale key.
@@ -116,8 +118,6 @@ class Account(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.KEY_FIELDS, "domain"}
         super().save(*args, **kwargs)
-
-    KEY_FIELDS = ("name_key", "email_key", "phone_key", "vat_key", "registration_key")
 
     def refresh_keys(self) -> None:
         self.domain = normalize.domain_key(self.domain)

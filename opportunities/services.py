@@ -67,12 +67,17 @@ def _merge(record: Account | Contact, offered: dict[str, str], take: Collection[
             setattr(record, name, value)
             changed.append(name)
     if changed:
-        try:
-            record.full_clean()
-        except ValidationError as exc:
-            raise DomainError(" ".join(exc.messages)) from exc
+        _validate(record)
         record.save(update_fields=changed)
     return [str(record._meta.get_field(name).verbose_name) for name in changed]
+
+
+def _validate(record: Account | Contact) -> None:
+    # Lead data that an account or contact refuses is a message for the seller, not a server error.
+    try:
+        record.full_clean()
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
 
 
 def _visible_account(account: Account, actor: User) -> Account:
@@ -139,7 +144,7 @@ def opportunity_create_from_lead(
             team=lead.team,
         )
         account.name = values["name"] or lead.full_name
-        account.full_clean()
+        _validate(account)
         account.save()
         decisions.append(_("account %(account)s created") % {"account": account})
     else:
@@ -153,7 +158,7 @@ def opportunity_create_from_lead(
         values = contact_values(lead)
         contact = Contact(account=account, **values)
         contact.last_name = values["last_name"] or lead.company.strip()
-        contact.full_clean()
+        _validate(contact)
         contact.save()
         decisions.append(_("contact %(contact)s created") % {"contact": contact})
     else:

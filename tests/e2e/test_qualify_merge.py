@@ -24,7 +24,7 @@ def test_link_and_merge_on_a_phone_by_keyboard(browser, live_server) -> None:
         name="Analytical Engines Ltd", vat_id="GB 123 4567 89", phone="+44 20 1111 1111", domain="", owner=user,
         team=team,
     )
-    factories.lead(
+    lead = factories.lead(
         owner=user, first_name="Ada", last_name="Lovelace", company="Analytical Engines",
         email="ada@gmail.com", vat_id="gb123456789", phone="+44 20 2222 2222",
     )
@@ -39,7 +39,6 @@ def test_link_and_merge_on_a_phone_by_keyboard(browser, live_server) -> None:
         page.get_by_role("button", name="Sign in").click()
         expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
-        lead = account.owner.leads_lead_owned.get()
         page.goto(f"/leads/{lead.pk}/qualify/")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         link = page.get_by_label("Link to Analytical Engines Ltd")
