@@ -28,7 +28,7 @@ def fill_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0004_alter_companyprofile_default_validity_days'),
+        ('crm', '0005_twofactor_device_recovery_codes'),
     ]
 
     operations = [
