@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,7 @@ from crm.models import (
     CompanyProfile,
     Contact,
     ExchangeRate,
+    FieldChange,
     PriceList,
     PriceListItem,
     Product,
@@ -31,6 +33,40 @@ from crm.models import (
 admin.site.site_header = _("Salesflow administration")
 admin.site.site_title = _("Salesflow admin")
 admin.site.index_title = _("Configuration and data")
+
+
+class FieldHistoryAdmin(admin.ModelAdmin):
+    """Adds the record's field changes (old → new, who, when) to the admin "History" page."""
+
+    object_history_template = "admin/field_history.html"
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+        content_type = ContentType.objects.get_for_model(self.model)
+        changes = FieldChange.objects.none()
+        if object_id.isdigit():
+            changes = (FieldChange.objects.filter(content_type=content_type, object_id=int(object_id))
+                       .select_related("changed_by", "content_type").order_by("-changed_at", "-pk")[:500])
+        return super().history_view(request, object_id, {**(extra_context or {}), "field_changes": changes})
+
+
+@admin.register(FieldChange)
+class FieldChangeAdmin(admin.ModelAdmin):
+    """Read-only: history is written by crm.tracking, never by hand."""
+
+    list_display = ("changed_at", "content_type", "object_id", "field", "old_value", "new_value", "changed_by")
+    list_filter = ("content_type",)
+    search_fields = ("field", "old_value", "new_value", "changed_by__username")
+    list_select_related = ("content_type", "changed_by")
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: FieldChange | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: FieldChange | None = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -83,7 +119,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(FieldHistoryAdmin):
     list_display = ("name", "domain", "city", "country", "vat_id", "owner", "team", "created_at")
     list_filter = ("team", "country")
     search_fields = ("name", "domain", "vat_id", "registration_number", "email", "city")
@@ -99,7 +135,7 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(FieldHistoryAdmin):
     list_display = ("__str__", "account", "title", "email", "phone")
     search_fields = ("first_name", "last_name", "email", "account__name")
     list_select_related = ("account",)

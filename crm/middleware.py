@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from crm.tracking import acting_as
+
 
 class UserLanguageMiddleware:
     """A signed-in user's chosen language wins over the browser's Accept-Language."""
@@ -126,3 +128,18 @@ class CSPRelaxationMiddleware:
         if request.path.startswith(self.RELAXED_PREFIXES) and not hasattr(response, "_csp_update"):
             response._csp_update = {"style-src": ["'unsafe-inline'"]}
         return response
+
+
+class ActorMiddleware:
+    """Attributes every save made while handling a request to its user (field history, crm.tracking).
+
+    Must come after AuthenticationMiddleware. `request.user` stays lazy: a request that saves nothing
+    does not load the user for this.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with acting_as(getattr(request, "user", None)):
+            return self.get_response(request)

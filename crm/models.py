@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
 from crm import normalize
+from crm.tracking import TrackChanges
 
 MONEY_DIGITS = {"max_digits": 18, "decimal_places": 4}
 
@@ -68,7 +69,28 @@ class Team(models.Model):
         return self.name
 
 
-class Account(models.Model):
+class Archivable(models.Model):
+    """Soft archive: sellers "delete" by archiving; the row stays (history, links, numbers) and can be restored."""
+
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, db_index=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("archived by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive_refusal(self) -> str:
+        """Why this record may not be archived now ('' when it may). Record types add their rules."""
+        return ""
+
+
+class Account(TrackChanges, Archivable, models.Model):
     """A customer company."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -133,7 +155,7 @@ class Account(models.Model):
         return [line for line in [self.street, city, self.country] if line]
 
 
-class Contact(models.Model):
+class Contact(TrackChanges, Archivable, models.Model):
     account = models.ForeignKey(
         Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts"
     )
@@ -436,3 +458,37 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} · {'used' if self.used_at else 'unused'}"
+
+
+class FieldChange(models.Model):
+    """One changed field of a tracked record (crm.tracking): who, when, old → new as display text."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(_("field"), max_length=100)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id", "changed_at"])]
+        verbose_name = _("field change")
+        verbose_name_plural = _("field changes")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value or '—'} → {self.new_value or '—'}"
+
+    @property
+    def field_label(self) -> str:
+        """The field's current verbose name (translated), falling back to the stored name."""
+        model = self.content_type.model_class()
+        try:
+            return str(model._meta.get_field(self.field).verbose_name) if model else self.field
+        except FieldDoesNotExist:  # a field removed since keeps its history readable
+            return self.field

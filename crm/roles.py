@@ -1,4 +1,8 @@
-"""The model permissions each role (auth group) carries. Used by the roles migration and seed_demo."""
+"""The model permissions each role (auth group) carries. Used by the roles migration and seed_demo.
+
+No role deletes a sales record, account or contact: sellers and managers archive (crm.archive); hard
+deletion is for staff in admin only (crm/migrations/0006 takes the grant back from existing databases).
+"""
 
 from django.apps import apps as global_apps
 
@@ -17,8 +21,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "crm.product": ["view"],
     },
     "sales_manager": {
-        "leads.lead": ["view", "add", "change", "delete"],
-        "opportunities.opportunity": ["view", "add", "change", "delete"],
+        "leads.lead": ["view", "add", "change"],
+        "opportunities.opportunity": ["view", "add", "change"],
         "opportunities.stage": ["view", "add", "change", "delete"],
         "opportunities.stagechange": ["view"],
         "quotes.quote": ["view", "add", "change"],
@@ -45,6 +49,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     },
     "admin": {},  # admins are superusers
 }
+
+# Records that roles archive instead of deleting (see the module docstring).
+NO_DELETE = ("leads.lead", "opportunities.opportunity", "quotes.quote", "orders.order", "invoices.invoice",
+             "crm.account", "crm.contact")
 
 
 def sync_role_permissions(apps=global_apps) -> None:

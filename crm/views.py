@@ -8,15 +8,18 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from crm import selectors
+from crm import archive, selectors
 from crm.workflow import DomainError
 
 M = TypeVar("M", bound=Model)
@@ -24,9 +27,11 @@ PAGE_SIZE = 25
 
 
 def get_visible(model: type[M], user, pk: int, queryset: QuerySet[M] | None = None) -> M:
-    """The record if the user may see it, else 404 (never 403: that would confirm it exists)."""
+    """The record if the user may see it, else 404 (never 403: that would confirm it exists).
+
+    Archived records still open by their own URL (to be read or restored); lists leave them out."""
     qs = queryset if queryset is not None else model.objects.all()
-    return get_object_or_404(qs.visible_to(user), pk=pk)
+    return get_object_or_404(qs.visible_to(user, archived=None), pk=pk)
 
 
 def attempt(request: HttpRequest, service: Callable[..., Any], success: str = "", **kwargs: Any) -> Any | None:
@@ -63,3 +68,37 @@ def set_language(request: HttpRequest) -> HttpResponse:
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response
+
+
+def archive_views(model: type[Model]) -> tuple[Callable[..., HttpResponse], Callable[..., HttpResponse]]:
+    """The Archive and Restore POST views of one record type (a seller's "delete" and its undo).
+
+    Anyone who may see and change the record may archive it; the record type decides what must stay
+    (Archivable.archive_refusal: an issued invoice, a fulfilled order…).
+    """
+    opts = model._meta
+
+    def _record(request: HttpRequest, pk: int) -> Model:
+        record = get_visible(model, request.user, pk)
+        if not request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+            raise PermissionDenied
+        return record
+
+    @login_required
+    @require_POST
+    def archive_record(request: HttpRequest, pk: int) -> HttpResponse:
+        record = _record(request, pk)
+        attempt(request, archive.record_archive, record=record, actor=request.user,
+                success=_("%(record)s archived. It no longer shows in lists; you can restore it here.")
+                % {"record": capfirst(f"{opts.verbose_name} {record}".strip())})
+        return redirect(record)
+
+    @login_required
+    @require_POST
+    def restore_record(request: HttpRequest, pk: int) -> HttpResponse:
+        record = _record(request, pk)
+        attempt(request, archive.record_restore, record=record, actor=request.user,
+                success=_("%(record)s restored.") % {"record": capfirst(f"{opts.verbose_name} {record}".strip())})
+        return redirect(record)
+
+    return archive_record, restore_record

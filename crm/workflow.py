@@ -20,7 +20,9 @@ from django_fsm_log.helpers import FSMLogDescriptor
 from django_fsm_log.models import StateLog
 
 from crm import numbering
+from crm.models import Archivable
 from crm.permissions import scope
+from crm.tracking import TrackChanges, untracked
 
 if TYPE_CHECKING:
     from crm.models import User
@@ -37,12 +39,20 @@ class TransitionError(DomainError):
 
 
 class SalesRecordQuerySet(models.QuerySet):
-    def visible_to(self, user: User) -> SalesRecordQuerySet:
-        return scope(self, user, financial=self.model.FINANCIAL)
+    def visible_to(self, user: User, *, archived: bool | None = False) -> SalesRecordQuerySet:
+        """What `user` may see. Archived records drop out of every list, board, search and report by
+        default; `archived=True` lists only them (the "Archived" filter), None both (a record's own page)."""
+        return scope(self, user, financial=self.model.FINANCIAL).archived(archived)
+
+    def archived(self, archived: bool | None = True) -> SalesRecordQuerySet:
+        if archived is None:
+            return self
+        return self.filter(archived_at__isnull=not archived)
 
 
-class SalesRecord(ConcurrentTransitionMixin, models.Model):
-    """Abstract base: number, protected FSM `state` (declared by each subclass), owner, team, timestamps.
+class SalesRecord(ConcurrentTransitionMixin, TrackChanges, Archivable, models.Model):
+    """Abstract base: number, protected FSM `state` (declared by each subclass), owner, team, timestamps,
+    field history (TrackChanges) and soft archive (Archivable).
 
     ConcurrentTransitionMixin makes `save()` refuse to write when the state in the database is no longer
     the one this instance was loaded with: optimistic concurrency without a version column.
@@ -120,7 +130,10 @@ def run_transition(
     with FSMLogDescriptor(fresh, "by", actor), FSMLogDescriptor(fresh, "description", description or None):
         method(**kwargs)
     try:
-        fresh.save()
+        # The transition log row is the record of this step; the fields the transition set are its
+        # consequences, not edits, so they get no field-history rows of their own.
+        with untracked():
+            fresh.save()
     except ConcurrentTransition as exc:
         raise TransitionError(_("Someone else changed this record at the same time. Reload and try again.")) from exc
     return fresh

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import FieldHistoryAdmin
 from crm.workflow import DomainError
 from invoices import services
 from invoices.models import (
@@ -51,7 +52,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(FieldHistoryAdmin):
     list_display = ("__str__", "kind", "account", "state", "issue_date", "due_date", "gross_total", "amount_paid",
                     "owner", "team")
     list_filter = ("state", "kind", "team", "currency", "issue_date")

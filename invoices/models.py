@@ -85,6 +85,12 @@ class InvoiceQuerySet(SalesRecordQuerySet):
         """Documents a customer owes money on: invoices, not credit notes."""
         return self.exclude(kind=InvoiceKind.CREDIT_NOTE)
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        # A bulk delete (admin action, shell, cascade by code) must not slip past Invoice.delete().
+        if self.exclude(state=InvoiceState.DRAFT).exists():
+            raise ImmutableInvoice(_("An issued invoice cannot be deleted; issue a credit note instead."))
+        return super().delete()
+
 
 class Invoice(SalesRecord, PricedDocument):
     NUMBER_SERIES = "INV"
@@ -140,6 +146,8 @@ class Invoice(SalesRecord, PricedDocument):
 
     objects = InvoiceQuerySet.as_manager()
 
+    HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "amount_paid", "amount_credited", "paid_at"})
+
     class Meta(SalesRecord.Meta):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
@@ -154,6 +162,11 @@ class Invoice(SalesRecord, PricedDocument):
 
     def get_absolute_url(self) -> str:
         return reverse("invoices:detail", args=[self.pk])
+
+    def archive_refusal(self) -> str:
+        if self.state != InvoiceState.DRAFT:
+            return str(_("An issued invoice can neither be archived nor deleted; issue a credit note instead."))
+        return ""
 
     @property
     def is_credit_note(self) -> bool:

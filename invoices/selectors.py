@@ -38,8 +38,10 @@ INVOICE_SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def invoice_list(*, user: User, query: str = "", state: str = "", sort: str = "") -> QuerySet[Invoice]:
-    qs = Invoice.objects.visible_to(user).select_related("account", "owner", "order")
+def invoice_list(
+    *, user: User, query: str = "", state: str = "", sort: str = "", archived: bool = False
+) -> QuerySet[Invoice]:
+    qs = Invoice.objects.visible_to(user, archived=archived).select_related("account", "owner", "order")
     if query:
         qs = qs.filter(search_filter(query) | Q(customer_reference__icontains=query))
     if state == OPEN_FILTER:

@@ -1,8 +1,12 @@
 from django.urls import path
 
+from crm.views import archive_views
 from invoices import views
+from invoices.models import Invoice
 
 app_name = "invoices"
+archive_invoice, restore_invoice = archive_views(Invoice)
+
 urlpatterns = [
     path("", views.invoice_list, name="list"),
     path("<int:pk>/", views.invoice_detail, name="detail"),
@@ -14,4 +18,6 @@ urlpatterns = [
     path("<int:pk>/pdf/", views.invoice_pdf, name="pdf"),
     path("<int:pk>/xml/<str:flavor>/", views.invoice_xml, name="xml"),
     path("<int:pk>/pdf/status/", views.invoice_pdf_status, name="pdf_status"),
+    path("<int:pk>/archive/", archive_invoice, name="archive"),
+    path("<int:pk>/restore/", restore_invoice, name="restore"),
 ]

@@ -24,11 +24,12 @@ from quotes.selectors import document_totals
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET or None)
     sort = request.GET.get("sort", "")
-    invoices = selectors.invoice_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort)
+    invoices = selectors.invoice_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort,
+                                archived=bool(form.value("archived")))
     page = paginate(request, invoices)
     return render(request, "invoices/list.html", {
         "filter_form": form, "page_obj": page, "invoices": page.object_list, "sort": sort,
-        "filtered": bool(form.value("q") or form.value("state")),
+        "filtered": bool(form.value("q") or form.value("state") or form.value("archived")),
     })
 
 

@@ -51,6 +51,7 @@ class LeadFilterForm(StyledForm):
         label=_("Source"), required=False, choices=blank_choice(LeadSource.choices, _("All sources"))
     )
     mine = forms.BooleanField(label=_("Only mine"), required=False)
+    archived = forms.BooleanField(label=_("Archived"), required=False)
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in LEAD_SORTS])
 
     def filters(self) -> dict[str, Any]:
@@ -60,7 +61,7 @@ class LeadFilterForm(StyledForm):
         data = self.cleaned_data
         return {
             "q": data["q"].strip(), "state": data["state"], "source": data["source"], "mine": data["mine"],
-            "sort": data["sort"] or "-created",
+            "archived": data["archived"], "sort": data["sort"] or "-created",
         }
 
 

@@ -102,6 +102,8 @@ class Lead(SalesRecord):
     disqualify_reason = models.CharField(_("disqualification reason"), max_length=20, blank=True, db_index=True)
     qualified_at = models.DateTimeField(_("qualified"), null=True, blank=True)
 
+    HISTORY_EXCLUDE = frozenset({"score"})  # recomputed from the scoring rules
+
     class Meta(SalesRecord.Meta):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")

@@ -31,9 +31,10 @@ LEAD_SORTS = {
 
 
 def lead_list(
-    *, user: User, q: str = "", state: str = "", source: str = "", mine: bool = False, sort: str = "-created"
+    *, user: User, q: str = "", state: str = "", source: str = "", mine: bool = False, sort: str = "-created",
+    archived: bool = False,
 ) -> QuerySet[Lead]:
-    leads = Lead.objects.visible_to(user).select_related("owner", "team")
+    leads = Lead.objects.visible_to(user, archived=archived).select_related("owner", "team")
     if q:
         for word in q.split():
             leads = leads.filter(

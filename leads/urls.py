@@ -1,8 +1,12 @@
 from django.urls import path
 
+from crm.views import archive_views
 from leads import views
+from leads.models import Lead
 
 app_name = "leads"
+archive_lead, restore_lead = archive_views(Lead)
+
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
@@ -21,4 +25,6 @@ urlpatterns = [
     path("import/<int:pk>/mapping/", views.import_mapping, name="import_mapping"),
     path("import/<int:pk>/", views.import_progress, name="import_progress"),
     path("import/<int:pk>/report.csv", views.import_report, name="import_report"),
+    path("<int:pk>/archive/", archive_lead, name="archive"),
+    path("<int:pk>/restore/", restore_lead, name="restore"),
 ]

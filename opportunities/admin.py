@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import FieldHistoryAdmin
 from crm.workflow import DomainError
 from leads.admin import run_for_each
 from opportunities import services
@@ -131,7 +132,7 @@ class OpportunityAdminForm(forms.ModelForm):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(FieldHistoryAdmin):
     form = OpportunityAdminForm
     list_display = (
         "number", "name", "account", "stage", "state", "amount", "probability", "expected_close_date", "owner", "team",

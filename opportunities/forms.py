@@ -30,6 +30,7 @@ class OpportunityFilterForm(StyledForm):
         queryset=Stage.objects.select_related("team").order_by("team__name", "order", "pk"),
     )
     mine = forms.BooleanField(label=_("Only mine"), required=False)
+    archived = forms.BooleanField(label=_("Archived"), required=False)
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in OPPORTUNITY_SORTS])
 
     def filters(self) -> dict[str, Any]:
@@ -39,7 +40,7 @@ class OpportunityFilterForm(StyledForm):
         data = self.cleaned_data
         return {
             "q": data["q"].strip(), "state": data["state"], "stage": data["stage"], "mine": data["mine"],
-            "sort": data["sort"] or "-created",
+            "archived": data["archived"], "sort": data["sort"] or "-created",
         }
 
 

@@ -117,6 +117,11 @@ class StageDocument(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("opportunities:stage_document", args=[self.pk])
 
+    def archive_refusal(self) -> str:
+        if self.state == OpportunityState.WON:
+            return str(_("A won opportunity stays on record: its quote was accepted and ordered."))
+        return ""
+
 
 class LostReason(models.Model):
     """Why deals are lost. Global reasons (no team) apply to every pipeline; a team may add its own."""
@@ -221,6 +226,8 @@ class Opportunity(SalesRecord):
     swot_weaknesses = models.TextField(_("weaknesses"), blank=True)
     swot_opportunities = models.TextField(_("opportunities"), blank=True)
     swot_threats = models.TextField(_("threats"), blank=True)
+
+    HISTORY_EXCLUDE = frozenset({"stage_entered_at", "closed_at"})  # follow stage moves and transitions
 
     class Meta(SalesRecord.Meta):
         verbose_name = _("opportunity")

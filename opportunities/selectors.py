@@ -66,9 +66,9 @@ def lost_reason_required(team: Team | None) -> bool:
     return True if settings is None else settings.lost_reason_required
 
 
-def opportunity_list(*, user: User) -> QuerySet[Opportunity]:
+def opportunity_list(*, user: User, archived: bool = False) -> QuerySet[Opportunity]:
     return (
-        Opportunity.objects.visible_to(user)
+        Opportunity.objects.visible_to(user, archived=archived)
         .select_related("account", "owner", "stage", "team")
         .order_by("-created_at", "-pk")
     )
@@ -89,9 +89,9 @@ OPPORTUNITY_SORTS = {
 
 def opportunity_search(
     *, user: User, q: str = "", state: str = "", stage: Stage | None = None, mine: bool = False,
-    sort: str = "-created",
+    sort: str = "-created", archived: bool = False,
 ) -> QuerySet[Opportunity]:
-    opportunities = opportunity_list(user=user)
+    opportunities = opportunity_list(user=user, archived=archived)
     for word in q.split():
         opportunities = opportunities.filter(
             Q(name__icontains=word) | Q(number__icontains=word) | Q(account__name__icontains=word)
@@ -106,7 +106,7 @@ def opportunity_search(
 
 
 def visible_accounts(user: User) -> QuerySet[Account]:
-    return scope(Account.objects.all(), user).order_by("name")
+    return scope(Account.objects.filter(archived_at__isnull=True), user).order_by("name")
 
 
 def stage_history(opportunity: Opportunity) -> QuerySet[StageChange]:

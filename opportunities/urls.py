@@ -1,8 +1,12 @@
 from django.urls import path
 
+from crm.views import archive_views
 from opportunities import views
+from opportunities.models import Opportunity
 
 app_name = "opportunities"
+archive_opportunity, restore_opportunity = archive_views(Opportunity)
+
 urlpatterns = [
     path("", views.opportunity_list, name="list"),
     path("board/", views.opportunity_board, name="board"),
@@ -27,4 +31,6 @@ urlpatterns = [
     path("<int:pk>/competitors/", views.opportunity_competitor_add, name="competitor_add"),
     path("<int:pk>/competitors/<int:entry_id>/remove/", views.opportunity_competitor_remove,
          name="competitor_remove"),
+    path("<int:pk>/archive/", archive_opportunity, name="archive"),
+    path("<int:pk>/restore/", restore_opportunity, name="restore"),
 ]

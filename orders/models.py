@@ -46,12 +46,21 @@ class Order(SalesRecord, PricedDocument):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
 
+    HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "fulfilled_at", "cancelled_at"})
+
     class Meta(SalesRecord.Meta):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])
+
+    def archive_refusal(self) -> str:
+        if self.state in (OrderState.IN_FULFILMENT, OrderState.FULFILLED):
+            return str(_("An order in fulfilment or fulfilled cannot be archived."))
+        if self.invoices.exists():
+            return str(_("This order has invoices; it cannot be archived."))
+        return ""
 
     def totals(self):
         """Totals from the lines, with the quote's document discount (lines' nets minus the order's net total)

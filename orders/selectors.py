@@ -22,8 +22,10 @@ ORDER_SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def order_list(*, user: User, query: str = "", state: str = "", sort: str = "") -> QuerySet[Order]:
-    qs = Order.objects.visible_to(user).select_related("account", "owner", "quote")
+def order_list(
+    *, user: User, query: str = "", state: str = "", sort: str = "", archived: bool = False
+) -> QuerySet[Order]:
+    qs = Order.objects.visible_to(user, archived=archived).select_related("account", "owner", "quote")
     if query:
         qs = qs.filter(search_filter(query) | Q(customer_reference__icontains=query))
     if state:

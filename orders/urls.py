@@ -1,8 +1,12 @@
 from django.urls import path
 
+from crm.views import archive_views
 from orders import views
+from orders.models import Order
 
 app_name = "orders"
+archive_order, restore_order = archive_views(Order)
+
 urlpatterns = [
     path("", views.order_list, name="list"),
     path("<int:pk>/", views.order_detail, name="detail"),
@@ -14,4 +18,6 @@ urlpatterns = [
     path("<int:pk>/delivery/", views.order_delivery, name="delivery"),
     path("<int:pk>/pdf/", views.order_pdf, name="pdf"),
     path("<int:pk>/pdf/status/", views.order_pdf_status, name="pdf_status"),
+    path("<int:pk>/archive/", archive_order, name="archive"),
+    path("<int:pk>/restore/", restore_order, name="restore"),
 ]

@@ -24,11 +24,12 @@ from quotes.selectors import document_totals
 def order_list(request: HttpRequest) -> HttpResponse:
     form = OrderFilterForm(request.GET or None)
     sort = request.GET.get("sort", "")
-    orders = selectors.order_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort)
+    orders = selectors.order_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort,
+                                archived=bool(form.value("archived")))
     page = paginate(request, orders)
     return render(request, "orders/list.html", {
         "filter_form": form, "page_obj": page, "orders": page.object_list, "sort": sort,
-        "filtered": bool(form.value("q") or form.value("state")),
+        "filtered": bool(form.value("q") or form.value("state") or form.value("archived")),
     })
 
 

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import FieldHistoryAdmin
 from crm.workflow import DomainError
 from leads.admin import run_for_each
 from quotes import services
@@ -66,7 +67,7 @@ class QuoteAcceptanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
+class QuoteAdmin(FieldHistoryAdmin):
     list_display = ("number", "title", "account", "state", "valid_until", "gross_total", "owner", "team", "created_at")
     list_filter = ("state", "team", "currency", "language")
     search_fields = ("number", "title", "account__name", "opportunity__name")

@@ -44,6 +44,7 @@ class ListFilterForm(BootstrapForm):
 
     q = forms.CharField(label=_("Search"), required=False)
     state = forms.ChoiceField(label=_("Status"), required=False)
+    archived = forms.BooleanField(label=_("Archived"), required=False)
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -81,6 +81,8 @@ class Quote(SalesRecord, PricedDocument):
 
     objects = QuoteQuerySet.as_manager()
 
+    HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "emailed_at", "emailed_to", "sent_at", "decided_at"})
+
     class Meta(SalesRecord.Meta):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
@@ -90,6 +92,11 @@ class Quote(SalesRecord, PricedDocument):
 
     def get_absolute_url(self) -> str:
         return reverse("quotes:detail", args=[self.pk])
+
+    def archive_refusal(self) -> str:
+        if self.state == QuoteState.ACCEPTED:
+            return str(_("An accepted quote stays on record: the customer's acceptance and the order refer to it."))
+        return ""
 
     @property
     def is_editable(self) -> bool:

@@ -61,8 +61,10 @@ def search_filter(text: str) -> Q:
     return Q(number__icontains=text) | Q(account__name__icontains=text)
 
 
-def quote_list(*, user: User, query: str = "", state: str = "", sort: str = "") -> QuerySet[Quote]:
-    qs = Quote.objects.visible_to(user).select_related("account", "owner", "opportunity")
+def quote_list(
+    *, user: User, query: str = "", state: str = "", sort: str = "", archived: bool = False
+) -> QuerySet[Quote]:
+    qs = Quote.objects.visible_to(user, archived=archived).select_related("account", "owner", "opportunity")
     if query:
         qs = qs.filter(search_filter(query) | Q(title__icontains=query))
     if state:

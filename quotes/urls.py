@@ -1,8 +1,12 @@
 from django.urls import path
 
+from crm.views import archive_views
 from quotes import views
+from quotes.models import Quote
 
 app_name = "quotes"
+archive_quote, restore_quote = archive_views(Quote)
+
 urlpatterns = [
     path("", views.quote_list, name="list"),
     path("new/from-opportunity/<int:opportunity_pk>/", views.quote_create, name="create"),
@@ -22,4 +26,6 @@ urlpatterns = [
     path("<int:pk>/accept/", views.quote_accept, name="accept"),
     path("<int:pk>/pdf/", views.quote_pdf, name="pdf"),
     path("<int:pk>/pdf/status/", views.quote_pdf_status, name="pdf_status"),
+    path("<int:pk>/archive/", archive_quote, name="archive"),
+    path("<int:pk>/restore/", restore_quote, name="restore"),
 ]

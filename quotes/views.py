@@ -43,11 +43,12 @@ def pdf_download(request: HttpRequest, document: PricedDocument) -> HttpResponse
 def quote_list(request: HttpRequest) -> HttpResponse:
     form = QuoteFilterForm(request.GET or None)
     sort = request.GET.get("sort", "")
-    quotes = selectors.quote_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort)
+    quotes = selectors.quote_list(user=request.user, query=form.value("q"), state=form.value("state"), sort=sort,
+                                archived=bool(form.value("archived")))
     page = paginate(request, quotes)
     return render(request, "quotes/list.html", {
         "filter_form": form, "page_obj": page, "quotes": page.object_list, "sort": sort,
-        "filtered": bool(form.value("q") or form.value("state")),
+        "filtered": bool(form.value("q") or form.value("state") or form.value("archived")),
     })
 
 
