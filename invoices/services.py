@@ -16,6 +16,7 @@ from djmoney.money import Money
 from crm import money, numbering
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, User
+from crm.tracking import acting_as
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from invoices import schedule
 from invoices.models import (
@@ -304,7 +305,8 @@ def invoice_update_draft(*, invoice: Invoice, actor: User, **fields) -> Invoice:
         term = invoice.payment_term
         invoice.payment_terms_days, invoice.discount_percent, invoice.discount_days = (
             term.net_days, term.discount_percent, term.discount_days)
-    invoice.save()
+    with acting_as(actor):
+        invoice.save()
     return invoice
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.models import Activity, ActivityKind, Team, User
+from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from leads.models import DisqualificationReason, Lead, LeadSource
 from leads.rules import Assigner, active_scoring_rules, score_lines, score_of
@@ -126,7 +127,8 @@ def lead_assign(*, lead: Lead, actor: User, owner: User) -> Lead:
     previous = lead.owner
     lead.owner = owner
     lead.team = default_team_for(owner) or lead.team
-    lead.save(update_fields=["owner", "team", "updated_at"])
+    with acting_as(actor):
+        lead.save(update_fields=["owner", "team", "updated_at"])
     Activity.objects.create(
         target=lead, owner=actor, kind=ActivityKind.NOTE,
         subject=_("Reassigned from %(old)s to %(new)s") % {"old": previous, "new": owner},
@@ -155,7 +157,8 @@ def lead_update(*, lead: Lead, actor: User, **fields: Any) -> Lead:
         setattr(lead, name, value)
     lead.full_clean(exclude=["number"])
     _apply_score(lead)
-    lead.save()
+    with acting_as(actor):
+        lead.save()
     return lead
 
 

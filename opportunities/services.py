@@ -19,6 +19,7 @@ from djmoney.money import Money
 from crm import money, normalize
 from crm.models import Account, Activity, ActivityKind, Contact, Team, User
 from crm.permissions import scope
+from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from leads.matching import account_values, contact_values, match_lead
 from leads.models import Lead, LeadState
@@ -225,7 +226,8 @@ def opportunity_update(*, opportunity: Opportunity, actor: User, **fields: Any) 
     if isinstance(opportunity.budget, Money):
         opportunity.budget = money.money(opportunity.budget.amount, str(opportunity.budget.currency))
     opportunity.full_clean(exclude=["number", "lead"])
-    opportunity.save()
+    with acting_as(actor):
+        opportunity.save()
     if new_stage is not None and new_stage.pk != opportunity.stage_id:
         opportunity = opportunity_move_stage(opportunity=opportunity, stage=new_stage, actor=actor)
     return opportunity

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, User
+from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from opportunities.models import OpportunityState
 from orders.models import Order, OrderLine, OrderState
@@ -80,7 +81,8 @@ def order_update(*, order: Order, actor: User, **fields) -> Order:
         if name not in {"billing_address", "customer_reference", "delivery_terms", "internal_notes"}:
             raise ValueError(f"{name} is not editable")
         setattr(order, name, value)
-    order.save()
+    with acting_as(actor):
+        order.save()
     return order
 
 

@@ -24,6 +24,7 @@ from crm import money
 from crm.documents import render_pdf, store_pdf
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, Product, TaxRate, User
+from crm.tracking import acting_as
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from opportunities.models import Opportunity, OpportunityState
 from quotes import links
@@ -273,7 +274,8 @@ def quote_update(*, quote: Quote, actor: User, **fields) -> Quote:
     if not Decimal(0) <= quote.discount_percent <= Decimal(100) or quote.discount_amount < 0:
         raise DomainError(_("The document discount must be between 0 and 100 % or a positive amount."))
     quote.full_clean()
-    quote.save()
+    with acting_as(actor):
+        quote.save()
     return _refresh_totals(quote)
 
 
