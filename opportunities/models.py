@@ -117,11 +117,6 @@ class StageDocument(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("opportunities:stage_document", args=[self.pk])
 
-    def archive_refusal(self) -> str:
-        if self.state == OpportunityState.WON:
-            return str(_("A won opportunity stays on record: its quote was accepted and ordered."))
-        return ""
-
 
 class LostReason(models.Model):
     """Why deals are lost. Global reasons (no team) apply to every pipeline; a team may add its own."""
@@ -239,6 +234,11 @@ class Opportunity(SalesRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("opportunities:detail", args=[self.pk])
+
+    def archive_refusal(self) -> str:
+        if self.state == OpportunityState.WON:
+            return str(_("A won opportunity stays on record: its quote was accepted and ordered."))
+        return ""
 
     @property
     def weighted_amount(self):
