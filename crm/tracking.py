@@ -157,17 +157,22 @@ class TrackChanges(models.Model):
         instance._remember_loaded()
         return instance
 
-    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
-        super().refresh_from_db(*args, **kwargs)
-        self._remember_loaded()
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, **kwargs: Any) -> None:
+        super().refresh_from_db(using, fields, **kwargs)
+        # Loading one deferred field must not take unsaved edits of other fields for stored values.
+        self._remember_loaded(only=set(fields) if fields is not None else None)
 
-    def _remember_loaded(self) -> None:
+    def _remember_loaded(self, only: set[str] | None = None) -> None:
         data = self.__dict__
-        self._loaded_values = {
+        loaded = {
             f.attname: (_raw(self, f), self._related_if_cached(f))
             for f in self.tracked_fields()
-            if f.attname in data
+            if f.attname in data and (only is None or f.name in only or f.attname in only)
         }
+        if only is None:
+            self._loaded_values = loaded
+        else:
+            self._loaded_values = {**getattr(self, "_loaded_values", {}), **loaded}
 
     def _related_if_cached(self, field: models.Field) -> Any:
         if field.is_relation and field.is_cached(self):

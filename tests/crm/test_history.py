@@ -186,3 +186,15 @@ def test_money_is_formatted_with_its_currency(seller):
 
     [row] = changes_of(opp)
     assert (row.old_value, row.new_value) == ("1,200.00 EUR", "1,234,567.50 EUR")
+
+
+def test_loading_a_deferred_field_keeps_earlier_unsaved_edits_in_the_history(seller):
+    account = factories.AccountFactory(owner=seller, name="Before", city="Berlin")
+    account = Account.objects.only("id", "name").get(pk=account.pk)
+
+    account.name = "After"
+    assert account.city == "Berlin"  # loads the deferred field from the database
+    with acting_as(seller):
+        account.save()
+
+    assert [(r.field, r.old_value, r.new_value) for r in changes_of(account)] == [("name", "Before", "After")]
