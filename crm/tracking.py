@@ -145,7 +145,9 @@ class TrackChanges(models.Model):
             skip = ALWAYS_SKIPPED | cls.HISTORY_EXCLUDE
             cached = [
                 f for f in cls._meta.concrete_fields
-                if f.name not in skip and not f.primary_key and not isinstance(f, CurrencyField | models.JSONField)
+                # editable=False marks machine-kept values (matching keys…): derived, never an edit.
+                if f.name not in skip and f.editable and not f.primary_key
+                and not isinstance(f, CurrencyField | models.JSONField)
                 and not getattr(f, "auto_now", False) and type(f).__name__ != "SearchVectorField"
             ]
             cls._tracked_fields = cached

@@ -31,6 +31,6 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0006_field_history_and_archive"),
+        ("crm", "0007_field_history_and_archive"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]

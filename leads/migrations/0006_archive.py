@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0004_disqualification_reasons'),
+        ('leads', '0005_lead_vat_registration_number'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
