@@ -3,12 +3,12 @@ drf-spectacular-sidecar: no CDN, and the split view keeps the page free of inlin
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from crm.api.parties import AccountViewSet, ContactViewSet
-from crm.api.views import api_token
+from crm.api.views import api_token, not_found
 from invoices.api import InvoiceViewSet, OrderViewSet, PaymentViewSet
 from opportunities.api import ActivityViewSet, LeadViewSet, OpportunityViewSet
 from orders.api import QuoteViewSet
@@ -33,4 +33,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("token/", api_token, name="token"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found, name="not_found"),
 ]

@@ -1,4 +1,4 @@
-"""The seller's own API token page (user menu → API token)."""
+"""The seller's own API token page (user menu → API token), and the JSON 404 of unknown API addresses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from crm import services
 
@@ -28,3 +34,12 @@ def api_token(request: HttpRequest) -> HttpResponse:
     response = render(request, "crm/api_token.html", {"token": token, "new_key": new_key})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+@authentication_classes([])
+def not_found(request: Request, path: str = "") -> Response:
+    """Any other address under /api/: a JSON 404 like the endpoints' own, not the HTML page of the site."""
+    raise NotFound()
