@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-
 from rest_framework.authtoken.models import Token
 
 from crm.models import Account, Contact, Team, User

@@ -43,6 +43,20 @@ def records(seller):
     factories.quote(owner=seller, sent=True)
 
 
+def _fuzz(operation, mode: GenerationMode, key: str) -> None:
+    label = f"{mode} {operation.method.upper()} {operation.path}"
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
+        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+    )
+    def check(case) -> None:
+        _check(case.call(headers={"Authorization": f"Token {key}"}), label)
+
+    check()
+
+
 def test_fuzz_the_api_against_its_own_schema(seller, records):
     key = Token.objects.create(user=seller).key
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
@@ -50,15 +64,5 @@ def test_fuzz_the_api_against_its_own_schema(seller, records):
     assert len(operations) > 40
 
     for operation in operations:
-        label = f"{operation.method.upper()} {operation.path}"
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
-                phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-            )
-            def check(case) -> None:
-                _check(case.call(headers={"Authorization": f"Token {key}"}), label)
-
-            check()
+            _fuzz(operation, mode, key)
