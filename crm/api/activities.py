@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from crm.api.fields import MAX_ID, IdFilter, request_user
+from crm.api.fields import MAX_ID, DateTimeFilter, IdFilter, request_user
 from crm.api.parties import visible_accounts
 from crm.models import Account, Activity, ActivityKind, User
 
@@ -84,8 +84,8 @@ class ActivityUpdateSerializer(serializers.Serializer):
 class ActivityFilter(filters.FilterSet):
     owner = IdFilter(field_name="owner_id")
     target_id = IdFilter(field_name="object_id")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = DateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = DateTimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Activity

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from djmoney.money import Money
 from rest_framework import serializers
 
@@ -55,13 +59,31 @@ class IdFilter(filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, turned into UTC before it reaches the database: Python accepts offsets up to
+    ±24 h, PostgreSQL only up to ±15:59, and a date at the edge of the calendar may not convert at all."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return result.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError(_("Enter a date and time between the years 1 and 9999."), code="invalid") from exc
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class RecordFilter(filters.FilterSet):
     """Filters every sales record has: owner, team and a creation date range."""
 
     owner = IdFilter(field_name="owner_id")
     team = IdFilter(field_name="team_id")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from crm import services
-from crm.api.fields import IdFilter, request_user
+from crm.api.fields import DateTimeFilter, IdFilter, request_user
 from crm.api.viewsets import ScopedViewSet, crud_schema
 from crm.models import Account, Contact, User
 from crm.permissions import scope
@@ -62,8 +62,8 @@ class ContactWriteSerializer(serializers.ModelSerializer):
 class AccountFilter(filters.FilterSet):
     owner = IdFilter(field_name="owner_id")
     team = IdFilter(field_name="team_id")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Account

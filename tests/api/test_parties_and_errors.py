@@ -123,3 +123,15 @@ def test_the_docs_page_loads_swagger_from_our_own_static_files_without_inline_sc
     assert all('src="' in attrs and not body.strip() for attrs, body in scripts)
     assert "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_date_filters_take_any_iso_offset_and_refuse_dates_off_the_calendar(api, seller):
+    # Found by the fuzz test: PostgreSQL refuses offsets beyond ±15:59, Python allows ±23:59.
+    lead = factories.lead(owner=seller)
+
+    odd_offset = api.get("/api/leads/", {"created_after": "2000-05-20T22:12:02-18:21"})
+    off_calendar = api.get("/api/leads/", {"created_before": "9999-12-31T23:00:00-18:00"})
+
+    assert [row["id"] for row in odd_offset.json()["results"]] == [lead.pk]
+    assert off_calendar.status_code == 400
+    assert off_calendar.json()["errors"]["created_before"] == ["Enter a date and time between the years 1 and 9999."]
