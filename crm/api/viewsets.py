@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils import translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -34,6 +35,15 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     create_serializer_class: type[serializers.Serializer] | None = None
     update_serializer_class: type[serializers.Serializer] | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # A token is only known here, after UserLanguageMiddleware ran with an anonymous user: the user's
+        # chosen language wins over Accept-Language for API answers too, as it does for pages.
+        language = getattr(request.user, "language", "")
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         # The input serializers describe the request bodies in the schema; answers use `serializer_class`.

@@ -201,3 +201,13 @@ def test_reassign_to_a_teammate(api, seller, teammate):
 
     assert response.status_code == 200
     assert response.json()["owner"] == teammate.pk
+
+
+def test_error_messages_follow_the_users_language(api, seller):
+    seller.language = "de"
+    seller.save(update_fields=["language"])
+    lead = factories.lead(owner=seller)
+
+    response = api.post(f"/api/leads/{lead.pk}/disqualify/", {"reason": "because"}, format="json")
+
+    assert response.json()["detail"] == "reason: Wählen Sie aus, warum dieser Lead disqualifiziert wird."
