@@ -22,7 +22,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES_PER_OPERATION = 5
+EXAMPLES_PER_OPERATION = 4
 
 
 def _check(response, label: str) -> None:
