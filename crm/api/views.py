@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -39,7 +39,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
 @extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 @permission_classes([AllowAny])
-@authentication_classes([])
 def not_found(request: Request, path: str = "") -> Response:
-    """Any other address under /api/: a JSON 404 like the endpoints' own, not the HTML page of the site."""
+    """Any other address under /api/: a JSON 404 like the endpoints' own, not the HTML page of the site.
+    The usual authentication still runs, so a session POST without its CSRF token is refused (403) here too."""
     raise NotFound()
