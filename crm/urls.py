@@ -24,4 +24,5 @@ urlpatterns = [
     # The admin signs in through our login, so it gets the throttle and the second factor too.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    path("api/", include("crm.api.urls")),
 ]
