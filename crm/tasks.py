@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from crm.jobs import requeue_pending_tasks
+
+
+@shared_task(acks_late=True)
+def requeue_pending() -> int:
+    """Beat runs this every minute: work kept while the broker was down is queued again once it is back."""
+    done, _still_pending = requeue_pending_tasks()
+    return done
