@@ -7,6 +7,9 @@ The abstract models here carry fields only; computing totals goes through crm.mo
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,12 @@ from crm.models import MONEY_DIGITS, TaxRate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+logger = logging.getLogger(__name__)
+
+# Fault injection for tests/test_worker.py only: a pause before rendering, long enough to kill the worker
+# in the middle of a render. Unset (the default, and in production) it does nothing.
+FAULT_DELAY_ENV = "SALESFLOW_FAULT_PDF_DELAY"
 
 
 class PricedLine(models.Model):
@@ -116,6 +125,10 @@ def recompute_lines(lines: Iterable[PricedLine], currency: str) -> None:
 
 def render_pdf(template_name: str, context: dict[str, Any], *, language: str | None = None) -> bytes:
     import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
+
+    if delay := float(os.environ.get(FAULT_DELAY_ENV) or 0):
+        logger.warning("fault injection: pausing %.1f s before rendering in process %d", delay, os.getpid())
+        time.sleep(delay)
 
     with translation.override(language or settings.LANGUAGE_CODE):
         html = render_to_string(template_name, context)

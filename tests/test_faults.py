@@ -6,6 +6,7 @@ publishing fails the way it does when Redis is stopped (connection refused), not
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -23,6 +24,7 @@ from django.urls import reverse
 from crm.celery import app as celery_app
 from crm.models import Activity, FormSubmission, PendingTask
 from invoices.models import Invoice, Payment
+from invoices.services import invoice_issue
 from leads.imports import import_job_create, import_job_start
 from leads.models import ImportState, Lead
 from orders.models import Order
@@ -40,21 +42,28 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def broker_down(monkeypatch) -> Iterator[str]:
-    """The Celery app publishes to a Redis URL on a closed port; restored afterwards."""
+@contextlib.contextmanager
+def break_broker(monkeypatch) -> Iterator[str]:
+    """The Celery app publishes to a Redis URL on a closed port until the block ends."""
     url = f"redis://127.0.0.1:{closed_port()}/0"
     conf = celery_app.conf
     saved = {key: conf.get(key) for key in ("broker_url", "broker_transport_options", "task_always_eager")}
-    # Celery reads CELERY_BROKER_URL from the environment before its own setting (.ci/run sets it).
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    conf.update(broker_url=url, broker_transport_options={"socket_connect_timeout": 2}, task_always_eager=False)
-    _drop_connection_pools()
-    try:
-        yield url
-    finally:
-        conf.update(**saved)
+    with monkeypatch.context() as patch:
+        # Celery reads CELERY_BROKER_URL from the environment before its own setting (.ci/run sets it).
+        patch.setenv("CELERY_BROKER_URL", url)
+        conf.update(broker_url=url, broker_transport_options={"socket_connect_timeout": 2}, task_always_eager=False)
         _drop_connection_pools()
+        try:
+            yield url
+        finally:
+            conf.update(**saved)
+            _drop_connection_pools()
+
+
+@pytest.fixture
+def broker_down(monkeypatch) -> Iterator[str]:
+    with break_broker(monkeypatch) as url:
+        yield url
 
 
 def _drop_connection_pools() -> None:
@@ -104,24 +113,25 @@ def test_sending_a_quote_with_the_broker_down_keeps_the_pdf_pending_and_says_so(
 
 
 @broker_tests
-def test_requeue_with_the_broker_still_down_keeps_the_work_and_fails_loudly(seller, broker_down):
-    invoice = factories.invoice(owner=seller)
-    from invoices.services import invoice_issue
+def test_requeue_with_the_broker_still_down_keeps_the_work_and_fails_loudly(seller, monkeypatch):
+    invoice = factories.invoice(owner=seller)  # broker fine so far (eager): the quote and order PDFs exist
+    with break_broker(monkeypatch):
+        invoice_issue(invoice=invoice, actor=seller)  # commits; the render task cannot be queued
+        assert list(PendingTask.objects.values_list("task_name", "args")) == [
+            ("invoices.tasks.render_invoice_pdf", [invoice.pk])
+        ]
 
-    invoice_issue(invoice=invoice, actor=seller)  # commits; the render task cannot be queued
-    assert PendingTask.objects.filter(task_name="invoices.tasks.render_invoice_pdf", args=[invoice.pk]).count() == 1
+        with pytest.raises(CommandError, match="1 task"):
+            call_command("requeue_tasks")
 
-    with pytest.raises(CommandError, match="1 task"):
-        call_command("requeue_tasks")
-
-    kept = PendingTask.objects.get()
-    assert kept.attempts == 2
-    assert "refused" in kept.last_error.lower()
-    # The document itself is found by the ops backfill too, without any worker or broker.
-    call_command("render_documents")
+        kept = PendingTask.objects.get()
+        assert kept.attempts == 2
+        assert "refused" in kept.last_error.lower()
+        # The document itself is found by the ops backfill too, without any worker or broker.
+        call_command("render_documents")
     invoice.refresh_from_db()
-    assert invoice.pdf_sha256
     first_hash = invoice.pdf_sha256
+    assert first_hash
     call_command("requeue_tasks", in_process=True)  # running the kept task as well changes nothing
     invoice.refresh_from_db()
     assert invoice.pdf_sha256 == first_hash
