@@ -92,6 +92,8 @@ def shot(page, request):
     README's "Browser tests" paragraph names it)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.png"):  # from an earlier run: the folder shows this run only
+        stale.unlink()
     counter = iter(range(1, 1000))
 
     def take(name: str, target=None) -> Path:
