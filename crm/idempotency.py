@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import FormSubmission
@@ -72,3 +74,9 @@ def _replay(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
         return HttpResponseBadRequest(_("This form was already sent; reload the page to send it again."))
     messages.info(request, _("This form had already been sent: here is what it did."))
     return redirect(first.result_url)
+
+
+def forget_old_tokens(*, days: int = 7) -> int:
+    """Delete tokens older than `days` (a form is not resubmitted a week later); returns how many."""
+    cutoff = timezone.now() - timedelta(days=days)
+    return FormSubmission.objects.filter(created_at__lt=cutoff).delete()[0]

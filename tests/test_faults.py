@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 
@@ -320,3 +321,22 @@ def test_the_same_form_sent_twice_at_once_creates_one_record(seller, kind):
     assert case.count() == 1
     assert [r.status_code for r in responses] == [302, 302]
     assert responses[0]["Location"] == responses[1]["Location"]
+
+
+@pytest.mark.django_db
+def test_tokens_are_forgotten_after_a_week_by_the_nightly_task(seller):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    from crm.tasks import forget_form_tokens
+
+    old = FormSubmission.objects.create(token=uuid.uuid4(), user=seller, created_at=timezone.now() - timedelta(days=8))
+    recent = FormSubmission.objects.create(token=uuid.uuid4(), user=seller)
+
+    assert forget_form_tokens() == 1
+    assert list(FormSubmission.objects.all()) == [recent]
+    assert not FormSubmission.objects.filter(pk=old.pk).exists()
+    scheduled = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert {"crm.tasks.forget_form_tokens", "crm.tasks.requeue_pending"} <= scheduled
