@@ -167,11 +167,13 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         FAULT_DELAY_ENV: "4",
     }
+    # Celery's log file and the process output (Django's LOGGING sends our loggers to the console).
+    output = (tmp_path / "worker.out").open("wb")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "prefork", "--concurrency", "1",
          "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
          "--logfile", str(log)],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
     )
     previous_routes = celery_app.conf.task_routes
     celery_app.conf.update(task_routes={"*": {"queue": queue}})
@@ -187,6 +189,7 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
         assert len(pauses(log)) == 2 and pauses(log)[1] != victim, read(log)[-3000:]
         assert "WorkerLostError" in read(log) or "SIGKILL" in read(log)
     finally:
+        print(read(log)[-4000:])  # shown by pytest when the test fails
         celery_app.conf.update(task_routes=previous_routes)
         worker.terminate()
         try:
@@ -194,6 +197,7 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        output.close()
 
     invoice.refresh_from_db()
     assert_stored_pdf(invoice)
@@ -201,8 +205,10 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
     assert stored == [f"{invoice.number}.pdf"]  # one PDF, no leftover of the killed render
 
 
-def read(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
+def read(log: Path) -> str:
+    """The worker's log file and its console output, together."""
+    paths = (log, log.with_suffix(".out"))
+    return "".join(path.read_text(errors="replace") for path in paths if path.exists())
 
 
 def pauses(log: Path) -> list[int]:
