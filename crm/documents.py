@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Fault injection for tests/test_worker.py only: a pause before rendering, long enough to kill the worker
-# in the middle of a render. Unset (the default, and in production) it does nothing.
+# Fault injection for tests/test_worker.py only: a pause between rendering and storing a PDF, long enough
+# to kill the worker in the middle of the job. Unset (the default, and in production) it does nothing.
 FAULT_DELAY_ENV = "SALESFLOW_FAULT_PDF_DELAY"
 
 
@@ -126,10 +126,6 @@ def recompute_lines(lines: Iterable[PricedLine], currency: str) -> None:
 def render_pdf(template_name: str, context: dict[str, Any], *, language: str | None = None) -> bytes:
     import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
 
-    if delay := float(os.environ.get(FAULT_DELAY_ENV) or 0):
-        logger.warning("fault injection: pausing %.1f s before rendering in process %d", delay, os.getpid())
-        time.sleep(delay)
-
     with translation.override(language or settings.LANGUAGE_CODE):
         html = render_to_string(template_name, context)
     base_url = str(settings.BASE_DIR / "static")
@@ -138,6 +134,9 @@ def render_pdf(template_name: str, context: dict[str, Any], *, language: str | N
 
 def store_pdf(document: PricedDocument, content: bytes, filename: str) -> None:
     """Attach rendered bytes to `document` (saves only the PDF fields)."""
+    if delay := float(os.environ.get(FAULT_DELAY_ENV) or 0):
+        logger.warning("fault injection: pausing %.1f s before storing a PDF in process %d", delay, os.getpid())
+        time.sleep(delay)
     if document.pdf:
         document.pdf.delete(save=False)
     document.pdf.save(filename, ContentFile(content), save=False)

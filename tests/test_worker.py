@@ -213,5 +213,5 @@ def read(log: Path) -> str:
 
 def pauses(log: Path) -> list[int]:
     """The pool processes that started a render, from the fault injection hook's log lines."""
-    return [int(pid) for pid in re.findall(r"fault injection: pausing [\d.]+ s before rendering in process (\d+)",
+    return [int(pid) for pid in re.findall(r"fault injection: pausing [\d.]+ s before storing a PDF in process (\d+)",
                                             read(log))]
