@@ -165,7 +165,7 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
         "CELERY_BROKER_URL": celery_app.conf.broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        FAULT_DELAY_ENV: "4",
+        FAULT_DELAY_ENV: "6",  # long enough to catch on a busy CI machine
     }
     # Celery's log file and the process output (Django's LOGGING sends our loggers to the console).
     output = (tmp_path / "worker.out").open("wb")
