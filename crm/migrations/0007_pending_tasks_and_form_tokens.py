@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0005_twofactor_device_recovery_codes'),
+        ('crm', '0006_account_contact_match_keys'),
     ]
 
     operations = [
