@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0006_account_contact_match_keys'),
+        ('crm', '0008_roles_no_delete'),
     ]
 
     operations = [

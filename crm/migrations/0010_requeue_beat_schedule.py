@@ -28,7 +28,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0007_pending_tasks_and_form_tokens"),
+        ("crm", "0009_pending_tasks_and_form_tokens"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]
