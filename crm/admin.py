@@ -20,6 +20,8 @@ from crm.models import (
     Contact,
     ExchangeRate,
     FieldChange,
+    FormSubmission,
+    PendingTask,
     PriceList,
     PriceListItem,
     Product,
@@ -247,4 +249,27 @@ class TwoFactorDeviceAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: TwoFactorDevice | None = None) -> bool:
+        return False
+
+
+@admin.register(PendingTask)
+class PendingTaskAdmin(admin.ModelAdmin):
+    """Work kept while the broker was down; `requeue_tasks` (or beat, every minute) sends it again."""
+
+    list_display = ("task_name", "args", "created_at", "attempts", "last_error")
+    list_filter = ("task_name",)
+    readonly_fields = ("task_name", "args", "created_at", "attempts", "last_error")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(FormSubmission)
+class FormSubmissionAdmin(admin.ModelAdmin):
+    list_display = ("token", "user", "result_url", "created_at")
+    list_select_related = ("user",)
+    readonly_fields = ("token", "user", "result_url", "created_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

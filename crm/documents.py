@@ -7,6 +7,9 @@ The abstract models here carry fields only; computing totals goes through crm.mo
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,12 @@ from crm.models import MONEY_DIGITS, TaxRate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+logger = logging.getLogger(__name__)
+
+# Fault injection for tests/test_worker.py only: a pause between rendering and storing a PDF, long enough
+# to kill the worker in the middle of the job. Unset (the default, and in production) it does nothing.
+FAULT_DELAY_ENV = "SALESFLOW_FAULT_PDF_DELAY"
 
 
 class PricedLine(models.Model):
@@ -125,6 +134,9 @@ def render_pdf(template_name: str, context: dict[str, Any], *, language: str | N
 
 def store_pdf(document: PricedDocument, content: bytes, filename: str) -> None:
     """Attach rendered bytes to `document` (saves only the PDF fields)."""
+    if delay := float(os.environ.get(FAULT_DELAY_ENV) or 0):
+        logger.warning("fault injection: pausing %.1f s before storing a PDF in process %d", delay, os.getpid())
+        time.sleep(delay)
     if document.pdf:
         document.pdf.delete(save=False)
     document.pdf.save(filename, ContentFile(content), save=False)

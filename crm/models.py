@@ -492,3 +492,40 @@ class FieldChange(models.Model):
             return str(model._meta.get_field(self.field).verbose_name) if model else self.field
         except FieldDoesNotExist:  # a field removed since keeps its history readable
             return self.field
+
+
+class PendingTask(models.Model):
+    """Background work that could not be handed to the broker (Redis down): kept here, in the database the
+    request already committed to, and queued again by `requeue_pending_tasks` once the broker is back."""
+
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("pending background task")
+        verbose_name_plural = _("pending background tasks")
+
+    def __str__(self) -> str:
+        return f"{self.task_name}{tuple(self.args)!r}"
+
+
+class FormSubmission(models.Model):
+    """A one-time form token, stored in the same transaction as the work the form did: the unique token
+    makes a second submission of the same form (double click, resubmit) find the first one's result."""
+
+    token = models.UUIDField(_("token"), unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="+")
+    result_url = models.CharField(_("result"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return str(self.token)

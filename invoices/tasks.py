@@ -1,9 +1,11 @@
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from invoices.services import dunning_send_pending, invoice_render_pdf, invoices_sweep_overdue
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=10, retry_backoff=True)
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=10, retry_backoff=True,
+             pending_message=_("PDF rendering is queued; it will appear when the background worker is back."))
 def render_invoice_pdf(self, invoice_id: int) -> bool:
     try:
         return invoice_render_pdf(invoice_id=invoice_id)

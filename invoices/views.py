@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
 from invoices import documents, selectors, services
@@ -79,6 +80,7 @@ def invoice_issue(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(request, pk)
     form = PaymentForm(request.POST, invoice=invoice)
@@ -108,6 +110,7 @@ def invoice_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(request, pk)
     form = CreditNoteForm(request.POST, invoice=invoice, credited=selectors.credited_quantities(invoice))

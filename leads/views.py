@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.csvstream import csv_stream
 from crm.history import timeline
+from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
 from leads import imports, selectors, services, webforms
@@ -66,6 +67,7 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @login_required
+@submit_once
 def lead_create(request: HttpRequest) -> HttpResponse:
     form = LeadForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -180,6 +182,7 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_visible(Lead, request.user, pk)
     form = ActivityForm(request.POST)
@@ -242,6 +245,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@submit_once
 def lead_quick(request: HttpRequest) -> HttpResponse:
     """Business-card entry on a phone: five fields, save, and the empty form again for the next card."""
     form = QuickLeadForm(request.POST or None)

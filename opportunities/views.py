@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.history import Event, timeline
+from crm.idempotency import submit_once
 from crm.models import Activity, User
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
@@ -159,6 +160,7 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@submit_once
 def opportunity_create(request: HttpRequest) -> HttpResponse:
     form = OpportunityForm(request.POST or None, user=request.user, team=default_team_for(request.user))
     if request.method == "POST" and form.is_valid():
@@ -347,6 +349,7 @@ def opportunity_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def opportunity_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_visible(Opportunity, request.user, pk)
     form = ActivityForm(request.POST)

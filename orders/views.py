@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from invoices import schedule as invoice_schedule
 from invoices.services import invoice_create_from_order
@@ -112,6 +113,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def order_invoice(request: HttpRequest, pk: int) -> HttpResponse:
     order = _get_order(request, pk)
     form = InvoiceOrderForm(request.POST or {"mode": "full"})

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.documents import PricedDocument
+from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from opportunities.models import Opportunity
 from orders.services import order_create_from_quote
@@ -54,6 +55,7 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def quote_create(request: HttpRequest, opportunity_pk: int) -> HttpResponse:
     opportunity = get_visible(Opportunity, request.user, opportunity_pk)
     quote = attempt(request, services.quote_create_from_opportunity, opportunity=opportunity, actor=request.user,
@@ -269,6 +271,7 @@ def quote_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@submit_once
 def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
     quote = _get_quote(request, pk)
     order = attempt(request, order_create_from_quote, quote=quote, actor=request.user)

@@ -41,3 +41,11 @@ def query_string(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def form_token() -> str:
+    """A hidden one-time token for a create form (crm/idempotency.py): sent twice, the form acts once."""
+    from crm.idempotency import FIELD, new_token  # noqa: PLC0415  (keeps models out of template-tag loading)
+
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, new_token())

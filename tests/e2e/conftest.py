@@ -88,14 +88,18 @@ def page(browser, live_server):
 
 @pytest.fixture
 def shot(page, request):
-    """shot("step-name") saves a full-page screenshot under artifacts/e2e/<test>/ (CI keeps that folder)."""
+    """shot("step-name") saves a full-page screenshot under artifacts/e2e/<test>/ (CI keeps that folder; the
+    README's "Browser tests" paragraph names it)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.png"):  # from an earlier run: the folder shows this run only
+        stale.unlink()
     counter = iter(range(1, 1000))
 
-    def take(name: str) -> Path:
+    def take(name: str, target=None) -> Path:
+        """`target`: another page (a customer's browser context) to capture instead of the test's own."""
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (target or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take

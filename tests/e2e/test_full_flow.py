@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from djmoney.money import Money
 from playwright.sync_api import APIResponse, Page, expect
@@ -87,7 +88,7 @@ def expect_pdf(response: APIResponse) -> None:
     assert response.body().startswith(b"%PDF")
 
 
-def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, seller, product, tax_rate) -> None:
+def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, seller, product, tax_rate) -> None:
     # The live server thread uses the same Celery app object: eager mode must be on for it too.
     assert celery_app.conf.task_always_eager
     # The issue button asks for confirmation; Playwright would dismiss the dialog by default.
@@ -206,12 +207,32 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, seller, product
     expect_pdf(page.context.request.get(f"/quotes/{quote.pk}/pdf/"))
     shot("quote-sent")
 
-    # --- Accept: the order ----------------------------------------------------------------------------
-    page.get_by_test_id("actions").get_by_role("button", name="Accept").click()
-    expect(page).to_have_url(re.compile(r"/orders/\d+/$"))
+    # --- The customer accepts through the signed link in the e-mail: the order ------------------------
+    # The render task e-mailed the PDF with the link (Django's test mail box: same process as the server).
+    sent = [m for m in mail.outbox if quote.number in m.subject]
+    assert len(sent) == 1
+    link = re.search(r"/q/[^\s\"/]+/", sent[0].body)
+    assert link, sent[0].body
+    # The customer: another browser context, not logged in.
+    customer = page.context.browser.new_context(base_url=live_server.url, locale="en-US")
+    try:
+        public = customer.new_page()
+        public.goto(link.group(0))
+        expect(public.get_by_role("heading", name=re.compile(rf"Quote {quote.number}"))).to_be_visible()
+        expect(public.get_by_text("297.50").first).to_be_visible()
+        public.get_by_label("Your full name").fill("Charles Babbage")
+        public.get_by_label("I accept this quote and its terms.").check()
+        shot("customer-signed-link", public)
+        public.get_by_role("button", name="Accept quote").click()
+        expect(public.get_by_role("heading", name="Thank you — this quote has been accepted.")).to_be_visible()
+        shot("customer-accepted", public)
+    finally:
+        customer.close()
     order = Order.objects.get(quote=quote)
+    page.reload()
+    expect(page.locator("h1")).to_contain_text("Accepted")
+    page.goto(f"/orders/{order.pk}/")
     expect(page.get_by_role("heading", name=re.compile(rf"Order {order.number}"))).to_be_visible()
-    expect(flash(page, f"Quote accepted: order {order.number} is confirmed.")).to_be_visible()
     shot("order")
     page.get_by_role("button", name="Start fulfilment").click()
     expect(flash(page, "Fulfilment started.")).to_be_visible()
@@ -276,7 +297,7 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, seller, product
     shot("order-history")
 
     page.goto(f"/quotes/{quote.pk}/")
-    for label in ("Send: Draft → Sent", "Accept: Sent → Accepted", "Created"):
+    for label in ("Send: Draft → Sent", "Sent → Accepted", "Created"):
         expect(history(page)).to_contain_text(label)
     shot("quote-history")
 
@@ -292,14 +313,37 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, seller, product
     shot("lead-history")
 
 
-def test_seller_of_another_team_gets_404_for_an_opportunity(page: Page, shot, seller, other_team_seller) -> None:
-    opp = factories.opportunity(owner=seller, company="Secret Deals GmbH")
+def test_seller_of_another_team_gets_404_on_the_first_sellers_records(page: Page, shot, seller,
+                                                                      other_team_seller) -> None:
+    invoice = factories.invoice(owner=seller, issued=True, company="Secret Deals GmbH")
+    order = invoice.order
+    quote, opp = order.quote, order.quote.opportunity
     log_in(page, other_team_seller)
-    response = page.goto(f"/opportunities/{opp.pk}/")
-    assert response is not None and response.status == 404
-    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-    expect(page.get_by_text("Secret Deals GmbH")).to_have_count(0)
+    for url in (f"/leads/{opp.lead_id}/", f"/opportunities/{opp.pk}/", f"/quotes/{quote.pk}/",
+                f"/quotes/{quote.pk}/pdf/", f"/orders/{order.pk}/", f"/invoices/{invoice.pk}/",
+                f"/invoices/{invoice.pk}/pdf/"):
+        response = page.goto(url)
+        assert response is not None and response.status == 404, url
+        expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+        expect(page.get_by_text("Secret Deals GmbH")).to_have_count(0)
     shot("not-found")
+    # Their own lists do not show the records either.
+    page.goto("/opportunities/")
+    expect(page.get_by_text("Secret Deals GmbH")).to_have_count(0)
+    shot("own-list-without-them")
+
+
+def test_a_manager_views_the_pipeline_report(page: Page, shot, seller, manager) -> None:
+    factories.opportunity(owner=seller, company="Northwind", amount="8000.00")
+    factories.opportunity(owner=seller, company="Contoso", amount="2000.00")
+    log_in(page, manager)
+    page.goto("/opportunities/report/")
+    expect(page.locator("h1")).to_contain_text("Pipeline report")
+    expect(page.locator("h1")).to_contain_text("Berlin")  # the manager's team
+    first_stage = page.get_by_test_id("stage-row").first
+    expect(first_stage).to_contain_text("10,000.00")  # both open deals are in the first stage
+    expect(page.get_by_test_id("stage-chart")).to_be_visible()
+    shot("pipeline-report")
 
 
 def test_a_refused_payment_shows_why_and_books_nothing(page: Page, shot, seller) -> None:

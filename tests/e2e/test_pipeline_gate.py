@@ -69,6 +69,8 @@ def test_a_drop_across_an_unmet_gate_is_refused_on_the_card(page: Page, shot, se
 
     opportunity_update(opportunity=opp, actor=seller, budget_confirmed=True)
     page.reload()
+    # As before the first drag: once the totals request has answered, the board's scripts are ready.
+    expect(page.get_by_test_id("column").nth(0).get_by_test_id("count")).to_have_text("1")
     assert drag(page, opp, 1).status == 200
     expect(page.get_by_test_id("column").nth(1).locator(f'.kanban-card[data-id="{opp.pk}"]')).to_be_visible()
     expect(page.get_by_test_id("column").nth(1).get_by_test_id("count")).to_have_text("1")
