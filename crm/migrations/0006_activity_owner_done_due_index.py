@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('crm', '0004_alter_companyprofile_default_validity_days'),
+        ('crm', '0005_twofactor_device_recovery_codes'),
     ]
 
     operations = [
