@@ -62,11 +62,14 @@ def lost_reasons_for(team: Team | None) -> QuerySet[LostReason]:
 def lost_reason_required(team: Team | None) -> bool:
     if team is None:
         return True
-    try:
-        # Read through the reverse one-to-one so that a detail query with select_related pays nothing here.
-        return team.pipeline_settings.lost_reason_required
-    except PipelineSettings.DoesNotExist:
-        return True
+    # The record page loads the settings with select_related("team__pipeline_settings"): use them when they are
+    # there. Otherwise ask the database, never a cached "no settings" a team object may carry from earlier.
+    relation = Team.pipeline_settings.related
+    if relation.is_cached(team):
+        settings = relation.get_cached_value(team)
+    else:
+        settings = PipelineSettings.objects.filter(team=team).first()
+    return True if settings is None else settings.lost_reason_required
 
 
 def opportunity_list(*, user: User, archived: bool = False) -> QuerySet[Opportunity]:
