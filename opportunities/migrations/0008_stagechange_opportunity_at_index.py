@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opportunities', '0006_snapshot_beat_schedule'),
+        ('opportunities', '0007_archive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

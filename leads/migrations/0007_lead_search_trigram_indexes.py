@@ -36,7 +36,7 @@ def drop_indexes(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0004_disqualification_reasons"),
+        ("leads", "0006_archive"),
     ]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('crm', '0005_twofactor_device_recovery_codes'),
+        ('crm', '0008_roles_no_delete'),
     ]
 
     operations = [
