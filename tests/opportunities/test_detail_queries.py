@@ -1,5 +1,5 @@
 """The record page of a deal costs a fixed number of queries, however long its history and however many
-contacts, competitors and activities it has (issue 6: ≤ 15 was the target, 18 is where it stands)."""
+contacts, competitors and activities it has (issue 6: ≤ 15 was the target; 18 before main's quote chains, 19 after)."""
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -12,7 +12,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-DETAIL_QUERIES = 18
+DETAIL_QUERIES = 19  # 18 on this branch; main's quote chains (history work) added one
 
 
 def _grow(opportunity, seller, n: int) -> None:
