@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('crm', '0008_roles_no_delete'),
+        ('crm', '0010_requeue_beat_schedule'),
     ]
 
     operations = [
