@@ -6,6 +6,7 @@ The abstract models here carry fields only; computing totals goes through crm.mo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -130,6 +131,28 @@ def render_pdf(template_name: str, context: dict[str, Any], *, language: str | N
         html = render_to_string(template_name, context)
     base_url = str(settings.BASE_DIR / "static")
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+
+
+@functools.cache
+def pdf_font_config() -> Any:
+    """One font configuration per process: fontconfig's font list is read once, not per document."""
+    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
+
+    return FontConfiguration()
+
+
+@functools.lru_cache(maxsize=32)
+def pdf_stylesheet(template_name: str, language: str) -> Any:
+    """The parsed print stylesheet of a document type in one language (it holds translated page labels).
+
+    Parsing and validating the CSS cost as much as laying out a one-page invoice, and the stylesheet only
+    changes with a deploy, which restarts the worker: so it is parsed once per process.
+    """
+    import weasyprint  # noqa: PLC0415
+
+    with translation.override(language):
+        css = render_to_string(template_name)
+    return weasyprint.CSS(string=css, font_config=pdf_font_config())
 
 
 def store_pdf(document: PricedDocument, content: bytes, filename: str) -> None:

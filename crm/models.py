@@ -411,7 +411,11 @@ class Activity(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["content_type", "object_id", "-created_at"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-created_at"]),
+            # "My activities": a seller's open (or done) ones by due date, without reading everyone's.
+            models.Index(fields=["owner", "done", "due_at"], name="crm_activity_owner_done_due"),
+        ]
         verbose_name = _("activity")
         verbose_name_plural = _("activities")
 

@@ -14,6 +14,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views import i18n
@@ -49,8 +51,37 @@ def attempt(request: HttpRequest, service: Callable[..., Any], success: str = ""
     return result
 
 
+# A list counts at most this many rows: past it the page says "10,000+" and the user narrows the search.
+COUNT_LIMIT = 10_000
+
+
+class BoundedPaginator(Paginator):
+    """A paginator whose count stops at `count_limit` + 1 rows (a LIMITed subquery), so that opening a list
+    costs the same at 100,000 rows as at 10,001: an exact COUNT(*) scans every visible row."""
+
+    count_limit = COUNT_LIMIT
+
+    @cached_property
+    def _found(self) -> int:
+        return self.object_list.order_by()[: self.count_limit + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._found, self.count_limit)
+
+    @property
+    def capped(self) -> bool:
+        """True when there are more rows than were counted."""
+        return self._found > self.count_limit
+
+    @property
+    def count_label(self) -> str:
+        label = number_format(self.count, force_grouping=True)
+        return f"{label}+" if self.capped else label
+
+
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    return BoundedPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 @login_required

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -146,35 +146,61 @@ def transition_label(record: SalesRecord, name: str) -> str:
     return name.replace("_", " ")
 
 
-def bulk_transition(queryset: models.QuerySet, name: str, *, actor: User | None, description: str = "") -> int:
+def bulk_transition(queryset: models.QuerySet, name: str, *, actor: User | None, description: str = "",
+                    batch_size: int = 250_000) -> int:
     """Run transition `name` on every row of `queryset` that is in one of its source states, set-based.
 
-    One UPDATE and one bulk INSERT of log rows, whatever the number of rows: a sweep of a million
-    invoices must not load them one by one. Only transitions without side effects may be run this way.
+    The rows never travel through Python: per id-range batch, one statement (PostgreSQL: a CTE that
+    locks, updates and INSERTs the log rows from the UPDATE's RETURNING; elsewhere INSERT … SELECT then
+    UPDATE, which SQLite's single writer makes atomic). A sweep of a million invoices must not load them.
+    Only transitions without side effects may be run this way.
     """
     model = queryset.model
-    spec = next(t for t in model._meta.get_field("state").get_all_transitions(model) if t.name == name)
-    sources = [t.source for t in model._meta.get_field("state").get_all_transitions(model) if t.name == name]
-    target = spec.target
-    content_type = ContentType.objects.get_for_model(model)
+    specs = [t for t in model._meta.get_field("state").get_all_transitions(model) if t.name == name]
+    sources = [t.source for t in specs]
+    target = specs[0].target
+    eligible = queryset.filter(state__in=sources).order_by()
+    # Named columns: SQLite does not name a subquery's columns after the table's.
+    rows = {"row_id": models.F("pk"), "row_state": models.F("state")}
+    connection = connections[eligible.db]
+    log_table = connection.ops.quote_name(StateLog._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    # The constant part of every log row; the row's own id and source state come from the database.
     now = timezone.now()
-    with transaction.atomic():
-        rows = list(
-            queryset.filter(state__in=sources).select_for_update(skip_locked=True).values_list("pk", "state")
-        )
-        if not rows:
+    log_values = [
+        connection.ops.adapt_datetimefield_value(now), actor.pk if actor else None, target, name,
+        ContentType.objects.get_for_model(model).pk, description or None,
+    ]
+    insert = (f"INSERT INTO {log_table} (timestamp, by_id, state, transition, content_type_id, description, "
+              "source_state, object_id) ")
+    moved = 0
+    with transaction.atomic(using=eligible.db):
+        bounds = eligible.aggregate(low=models.Min("pk"), high=models.Max("pk"))
+        if bounds["low"] is None:
             return 0
-        ids = [pk for pk, _state in rows]
-        updated = model._default_manager.filter(pk__in=ids, state__in=sources).update(state=target, updated_at=now)
-        StateLog.objects.bulk_create(
-            [
-                StateLog(
-                    timestamp=now, by=actor, source_state=state, state=target, transition=name,
-                    content_type=content_type, object_id=pk, description=description or None,
-                )
-                for pk, state in rows
-            ],
-            batch_size=5000,
-        )
-    return updated
+        with connection.cursor() as cursor:
+            for start in range(bounds["low"], bounds["high"] + 1, batch_size):
+                batch = eligible.filter(pk__gte=start, pk__lt=start + batch_size)
+                if connection.vendor == "postgresql":
+                    # SKIP LOCKED: a row a user is paying right now is left for the next sweep, not waited on.
+                    locked = batch.select_for_update(skip_locked=True, of=("self",)).values(**rows)
+                    select_sql, select_params = locked.query.get_compiler(using=eligible.db).as_sql()
+                    cursor.execute(
+                        f"WITH src AS ({select_sql}), moved AS ("
+                        f"UPDATE {table} AS t SET state = %s, updated_at = %s FROM src WHERE t.{pk} = src.row_id "
+                        f"RETURNING t.{pk} AS id, src.row_state AS source_state) "
+                        f"{insert}SELECT %s, %s, %s, %s, %s, %s, moved.source_state, moved.id FROM moved",
+                        [*select_params, target, log_values[0], *log_values],
+                    )
+                    moved += cursor.rowcount
+                else:
+                    select_sql, select_params = batch.values(**rows).query.sql_with_params()
+                    cursor.execute(
+                        f"{insert}SELECT %s, %s, %s, %s, %s, %s, src.row_state, src.row_id FROM ({select_sql}) AS src",
+                        [*log_values, *select_params],
+                    )
+                    moved += model._default_manager.using(eligible.db).filter(pk__in=batch.values("pk")).update(
+                        state=target, updated_at=now)
+    return moved
 

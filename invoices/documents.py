@@ -31,6 +31,8 @@ VAT_CATEGORIES = {"S": "S", "AA": "S", "Z": "Z", "E": "E", "AE": "AE"}
 PEPPOL_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PEPPOL_PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 TYPE_INVOICE, TYPE_CREDIT_NOTE, TYPE_PREPAYMENT = "380", "381", "386"
+# Passed to WeasyPrint as a parsed stylesheet (cached per process), not inlined into every document's HTML.
+PDF_STYLESHEET = "invoices/pdf/invoice.css"
 
 
 def _amount(value: Any, currency: str) -> str:
@@ -196,9 +198,15 @@ def render_invoice_pdf_bytes(invoice: Invoice) -> bytes:
     import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
     from facturx import generate_from_binary  # noqa: PLC0415
 
-    with translation.override(invoice.language or settings.LANGUAGE_CODE):
+    from crm.documents import pdf_font_config, pdf_stylesheet  # noqa: PLC0415
+
+    language = invoice.language or settings.LANGUAGE_CODE
+    with translation.override(language):
         html = render_to_string(Invoice.PDF_TEMPLATE, pdf_context(invoice))
-    pdf = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(pdf_variant="pdf/a-3b")
+    pdf = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(
+        stylesheets=[pdf_stylesheet(PDF_STYLESHEET, language)], font_config=pdf_font_config(),
+        pdf_variant="pdf/a-3b",
+    )
     return generate_from_binary(
         pdf, facturx_xml(invoice), flavor="factur-x", level="en16931", afrelationship="alternative",
         check_xsd=False, lang=invoice.language or "en",

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, models, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
@@ -575,29 +576,37 @@ def invoices_sweep_overdue(*, today: date | None = None, actor: User | None = No
 
 
 def dunning_create_notices(*, today: date) -> int:
-    """Set-based: per level, one SELECT of the invoices that reached it and have neither this level nor a
-    higher one, then bulk INSERTs. Highest level first, so an invoice found late gets only the level it
-    has reached, not every reminder it missed. The unique (invoice, level) constraint makes a second run,
-    or two sweeps at once, harmless."""
+    """Set-based: per level, one INSERT … SELECT of the invoices that reached it and have neither this level
+    nor a higher one; no row passes through Python. Highest level first, so an invoice found late gets only
+    the level it has reached, not every reminder it missed. ON CONFLICT on the unique (invoice, level)
+    constraint makes a second run, or two sweeps at once, harmless."""
     created = 0
     levels = list(DunningLevel.objects.order_by("-level"))
+    connection = connections[DunningNotice.objects.db]
+    table = connection.ops.quote_name(DunningNotice._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for level in levels:
         higher_or_same = [lv.pk for lv in levels if lv.level >= level.level]
-        ids = (
+        # NOT EXISTS, not exclude()'s NOT IN: PostgreSQL turns it into an anti-join, while NOT IN over a
+        # million notices no longer fits in memory and is re-scanned per invoice.
+        reminded = DunningNotice.objects.filter(invoice_id=models.OuterRef("pk"), level_id__in=higher_or_same)
+        due = (
             Invoice.objects.payable()
             .filter(state=InvoiceState.OVERDUE, due_date__lte=today - timedelta(days=level.days_after_due))
-            .exclude(dunning_notices__level_id__in=higher_or_same)
-            .values_list("pk", flat=True)
+            .filter(~models.Exists(reminded))
+            .order_by()
+            .values(invoice=models.F("pk"))
         )
-        now = timezone.now()
-        batch: list[DunningNotice] = []
-        for pk in ids.iterator(chunk_size=5000):
-            batch.append(DunningNotice(invoice_id=pk, level=level, created_at=now))
-            if len(batch) >= 5000:
-                created += len(DunningNotice.objects.bulk_create(batch, ignore_conflicts=True))
-                batch = []
-        if batch:
-            created += len(DunningNotice.objects.bulk_create(batch, ignore_conflicts=True))
+        select_sql, select_params = due.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join syntax.
+            cursor.execute(
+                f"INSERT INTO {table} (invoice_id, level_id, created_at, sent_to) "
+                f"SELECT src.invoice, %s, %s, '' FROM ({select_sql}) AS src WHERE true "
+                "ON CONFLICT (invoice_id, level_id) DO NOTHING",
+                [level.pk, now, *select_params],
+            )
+            created += cursor.rowcount
     return created
 
 
@@ -645,8 +654,9 @@ def invoice_render_pdf(*, invoice_id: int, force: bool = False) -> bool:
     from crm.documents import store_pdf  # noqa: PLC0415
     from invoices.documents import render_invoice_pdf_bytes  # noqa: PLC0415  (WeasyPrint is heavy)
 
-    invoice = Invoice.objects.select_related("account", "order", "owner", "credit_of").prefetch_related(
-        "lines").get(pk=invoice_id)
+    # Everything the template and the XML read, in three queries (lines with their products in one).
+    invoice = Invoice.objects.select_related("account", "order__quote", "owner", "credit_of").prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.select_related("product"))).get(pk=invoice_id)
     if invoice.state == InvoiceState.DRAFT or (invoice.pdf and not force):
         return False
     store_pdf(invoice, render_invoice_pdf_bytes(invoice), f"{invoice.number}.pdf")

@@ -280,6 +280,8 @@ class StageChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        # The pipeline report's window (next change of the same deal) and a deal's stage history read in this order.
+        indexes = [models.Index(fields=["opportunity", "at", "id"], name="opp_stagechange_opp_at_id")]
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
 

@@ -1,6 +1,6 @@
 """Read queries of the pipeline report: the open pipeline per stage, time in stage and conversion from the stage
-history, win rates by owner and lead source. Each part is one grouped query, so the page costs the same for ten
-deals as for a hundred thousand (rows of the stage history are streamed, not kept as model instances)."""
+history, win rates by owner and lead source. Each part is one grouped query that returns a row per stage, owner or
+source, so the page costs about the same for ten deals as for a hundred thousand."""
 
 from __future__ import annotations
 
@@ -10,7 +10,21 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum, Window
+from django.db import connections
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce
 from django.db.models.functions import Lead as NextValue
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -110,31 +124,28 @@ def pipeline_report(
             row.weighted_bar = _share(row.weighted, currency, largest)
 
     # 2. Days in stage: a stay ends at the deal's next stage change, else when it closed, else now.
+    # The next change is a forward-looking window, so stays that began before the period are not needed.
     stays = (
-        StageChange.objects.filter(opportunity__in=deals.values("pk"), to_stage__in=stages, at__lt=end)
+        StageChange.objects.filter(opportunity__in=deals.values("pk"), to_stage__in=stages, at__gte=start, at__lt=end)
+        .order_by()
         .annotate(left_at=Window(NextValue("at"), partition_by=[F("opportunity_id")], order_by=[F("at"), F("pk")]))
-        .values_list("to_stage_id", "at", "left_at", "opportunity__closed_at")
+        .values(stay_stage=F("to_stage_id"), entered=F("at"),
+                ended=Coalesce("left_at", "opportunity__closed_at", Value(now), output_field=DateTimeField()))
     )
-    durations: dict[int, list[float]] = {pk: [] for pk in rows}
-    for stage_id, entered, left, closed in stays.iterator():
-        if entered < start:
-            continue  # filtered here, not in SQL: the window needs the earlier rows to see each stay's end
-        ended = left or closed or now
-        durations[stage_id].append(max((ended - entered).total_seconds(), 0))
-    for stage_id, values in durations.items():
-        if values:
-            rows[stage_id].avg_days = _days(statistics.fmean(values))
-            rows[stage_id].median_days = _days(statistics.median(values))
+    for stage_id, avg_seconds, median_seconds in _stay_seconds(stays):
+        rows[stage_id].avg_days = _days(avg_seconds)
+        rows[stage_id].median_days = _days(median_seconds)
 
-    # 3. Conversion: of the deals created in the period, how far each got (furthest stage reached).
+    # 3. Conversion: of the deals created in the period, how far each got (furthest stage reached), counted per
+    # furthest stage in SQL so that a handful of rows come back whatever the number of deals.
     cohort = deals.filter(created_at__gte=start, created_at__lt=end)
     furthest = (
         StageChange.objects.filter(opportunity__in=cohort.values("pk"), to_stage__in=stages)
-        .values("opportunity_id").annotate(top=Max("to_stage__order")).values_list("top", flat=True)
+        .order_by().values("opportunity_id").annotate(top=Max("to_stage__order")).values("top")
     )
-    tops = list(furthest)
+    tops = _count_by(furthest, "top")
     for row in rows.values():
-        row.reached = sum(1 for top in tops if top >= row.stage.order)
+        row.reached = sum(n for top, n in tops.items() if top >= row.stage.order)
     ordered = [rows[s.pk] for s in stages]
     for current, following in zip(ordered, ordered[1:], strict=False):
         current.conversion = _percent(following.reached, current.reached)
@@ -162,6 +173,37 @@ def pipeline_report(
     ]
     return Report(team=team, date_from=date_from, date_to=date_to, currency=currency, stages=ordered,
                   won_after_last=won_after_last, by_owner=by_owner, by_source=by_source)
+
+
+def _stay_seconds(stays: QuerySet) -> list[tuple[int, float, float]]:
+    """(stage id, mean, median) of the stays' durations in seconds, a negative duration counting as 0.
+
+    PostgreSQL aggregates in SQL (one row per stage comes back); SQLite, the small embedded database, has no
+    percentile function, so there the rows are read and aggregated here."""
+    connection = connections[stays.db]
+    if connection.vendor == "postgresql":
+        sql, params = stays.query.sql_with_params()
+        seconds = "GREATEST(EXTRACT(EPOCH FROM (s.ended - s.entered)), 0)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.stay_stage, AVG({seconds}), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {seconds}) "
+                f"FROM ({sql}) AS s GROUP BY s.stay_stage",
+                params,
+            )
+            return [(stage, float(avg), float(median)) for stage, avg, median in cursor.fetchall()]
+    durations: dict[int, list[float]] = {}
+    for row in stays.iterator():
+        durations.setdefault(row["stay_stage"], []).append(max((row["ended"] - row["entered"]).total_seconds(), 0))
+    return [(stage, statistics.fmean(values), statistics.median(values)) for stage, values in durations.items()]
+
+
+def _count_by(rows: QuerySet, column: str) -> dict[int, int]:
+    """COUNT(*) per value of `column` of a grouped query (an aggregate over an aggregate needs the subquery)."""
+    connection = connections[rows.db]
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT g.{column}, COUNT(*) FROM ({sql}) AS g GROUP BY g.{column}", params)
+        return dict(cursor.fetchall())
 
 
 def _share(amounts: list[Money], currency: str, largest: Decimal) -> Decimal:

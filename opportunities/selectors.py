@@ -45,11 +45,11 @@ QUOTE_SENT_STATES = ("sent", "accepted")
 
 def pipeline_stages(team: Team | None) -> list[Stage]:
     """The team's own stages, or the default pipeline when the team has none configured."""
-    if team is not None:
-        own = list(Stage.objects.filter(team=team).order_by("order", "pk"))
-        if own:
-            return own
-    return list(Stage.objects.filter(team__isnull=True).order_by("order", "pk"))
+    # One query for both candidates: the team's own stages sort first, the default pipeline after them.
+    both = Q(team__isnull=True) | Q(team=team) if team is not None else Q(team__isnull=True)
+    stages = list(Stage.objects.filter(both).order_by(F("team_id").asc(nulls_last=True), "order", "pk"))
+    own = [stage for stage in stages if stage.team_id is not None]
+    return own or stages
 
 
 def lost_reasons_for(team: Team | None) -> QuerySet[LostReason]:
@@ -62,7 +62,13 @@ def lost_reasons_for(team: Team | None) -> QuerySet[LostReason]:
 def lost_reason_required(team: Team | None) -> bool:
     if team is None:
         return True
-    settings = PipelineSettings.objects.filter(team=team).first()
+    # The record page loads the settings with select_related("team__pipeline_settings"): use them when they are
+    # there. Otherwise ask the database, never a cached "no settings" a team object may carry from earlier.
+    relation = Team.pipeline_settings.related
+    if relation.is_cached(team):
+        settings = relation.get_cached_value(team)
+    else:
+        settings = PipelineSettings.objects.filter(team=team).first()
     return True if settings is None else settings.lost_reason_required
 
 
@@ -278,7 +284,7 @@ def open_activities_of(record: Opportunity) -> QuerySet[Activity]:
 
 def opportunity_detail_queryset() -> QuerySet[Opportunity]:
     return Opportunity.objects.select_related(
-        "account", "contact", "lead", "stage", "owner", "team", "lost_reason", "lost_to"
+        "account", "contact", "lead", "stage", "owner", "team__pipeline_settings", "lost_reason", "lost_to"
     ).prefetch_related(
         Prefetch("stage__checklist"), Prefetch("stage__documents"),
         Prefetch("committee", queryset=OpportunityContact.objects.select_related("contact").order_by("role", "pk")),

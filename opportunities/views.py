@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages import get_messages
@@ -183,13 +184,26 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "opportunities/form.html", {"form": form, "opportunity": opportunity})
 
 
-def _detail_context(request: HttpRequest, opportunity: Opportunity) -> dict:
+def _choices_once(field: forms.ModelChoiceField, objects: list | None = None) -> list:
+    """Fix a select's options as a list: a template looping over a ModelChoiceField's choices runs a COUNT and
+    a SELECT, and two forms offering the same records would each run their own."""
+    if objects is None:
+        objects = list(field.queryset)
+    field.choices = [*([("", field.empty_label)] if field.empty_label is not None else []),
+                     *((obj.pk, field.label_from_instance(obj)) for obj in objects)]
+    return objects
+
+
+def _detail_context(request: HttpRequest, opportunity: Opportunity, *, competitors: list | None = None) -> dict:
+    committee_form, competitor_form = CommitteeForm(opportunity=opportunity), CompetitorForm()
+    _choices_once(committee_form.fields["contact"])
+    _choices_once(competitor_form.fields["competitor"], competitors)
     return {
         "opp": opportunity,
         "criteria": selectors.stage_criteria(opportunity=opportunity, stage=opportunity.stage),
         "value_form": ValueForm(instance=opportunity),
-        "committee_form": CommitteeForm(opportunity=opportunity),
-        "competitor_form": CompetitorForm(),
+        "committee_form": committee_form,
+        "competitor_form": competitor_form,
     }
 
 
@@ -208,13 +222,15 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         for change in selectors.stage_history(opportunity)
     ]
+    lose_form = LoseForm(team=opportunity.team)
+    competitors = _choices_once(lose_form.fields["lost_to"])  # one query for both competitor selects
     return render(
         request, "opportunities/detail.html",
         {
-            **_detail_context(request, opportunity),
+            **_detail_context(request, opportunity, competitors=competitors),
             "stages": selectors.pipeline_stages(opportunity.team),
             "quote_chains": quote_chains(opportunity.quotes.visible_to(request.user).order_by("-created_at", "-pk")),
-            "lose_form": LoseForm(team=opportunity.team),
+            "lose_form": lose_form,
             "lost_reason_required": selectors.lost_reason_required(opportunity.team),
             "activity_form": ActivityForm(),
             "planned": selectors.open_activities_of(opportunity),

@@ -165,3 +165,21 @@ def test_bulk_transition_from_several_source_states_logs_each_rows_own_source(se
     assert logs_for(new)[-1].source_state == "new"
     assert logs_for(working)[-1].source_state == "working"
     assert set(Lead.objects.values_list("state", flat=True)) == {LeadState.DISQUALIFIED}
+
+
+@pytest.mark.django_db
+def test_bulk_transition_in_id_range_batches_moves_and_logs_every_row_once(seller, django_assert_max_num_queries):
+    leads = [factories.lead(owner=seller) for _ in range(7)]
+    skipped = lead_start_work(lead=factories.lead(owner=seller), actor=seller)
+    logs_before = StateLog.objects.count()
+
+    # Batches of 3 ids: several statements, each set-based; the count does not depend on the rows moved.
+    with django_assert_max_num_queries(12):
+        moved = bulk_transition(Lead.objects.all(), "start_work", actor=seller, batch_size=3)
+
+    assert moved == 7
+    assert StateLog.objects.count() == logs_before + 7
+    for lead in leads:
+        [log] = logs_for(lead)
+        assert (log.source_state, log.state, log.by) == ("new", "working", seller)
+    assert len(logs_for(skipped)) == 1

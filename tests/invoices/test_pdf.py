@@ -74,3 +74,61 @@ def test_pdf_is_written_in_the_document_language(seller, company, django_capture
     text = pdf_text(quote)
     assert "119,00" in text  # German number format
     assert quote.number in text
+
+
+def _page_count(document) -> int:
+    document.refresh_from_db()
+    with document.pdf.open("rb") as handle, pdfplumber.open(io.BytesIO(handle.read())) as pdf:
+        return len(pdf.pages)
+
+
+def test_a_twenty_line_invoice_fits_on_one_page_with_every_line(seller, company, django_capture_on_commit_callbacks):
+    from invoices.models import InvoiceLine
+
+    draft = factories.invoice(owner=seller, lines=20)
+    # One-line descriptions, as on the benchmark's invoice (the factory's product names wrap to two lines).
+    for line in InvoiceLine.objects.filter(invoice=draft):
+        InvoiceLine.objects.filter(pk=line.pk).update(description=f"Service package {line.pk}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_issue(invoice=draft, actor=seller)
+
+    text = pdf_text(invoice)
+    assert _page_count(invoice) == 1
+    assert "Page 1 / 1" in text
+    assert f"€{invoice.gross_total.amount:,.2f}" in text
+    assert "DE89 3704 0044 0532 0130 00" in text  # the payment block made it onto the page too
+    lines = list(invoice.lines.select_related("product"))
+    assert len(lines) == 20 and all(line.product.sku in text for line in lines)
+
+
+def test_rendering_an_invoice_reads_its_lines_and_products_in_a_fixed_number_of_queries(
+    seller, company, django_assert_max_num_queries, settings, tmp_path
+):
+    from invoices.services import invoice_render_pdf
+
+    settings.MEDIA_ROOT = tmp_path
+    small = invoice_issue(invoice=factories.invoice(owner=seller, lines=1), actor=seller)
+    large = invoice_issue(invoice=factories.invoice(owner=seller, lines=12), actor=seller)
+    invoice_render_pdf(invoice_id=small.pk, force=True)  # warm: content types, company profile
+
+    with django_assert_max_num_queries(6) as small_queries:
+        invoice_render_pdf(invoice_id=small.pk, force=True)
+    with django_assert_max_num_queries(6) as large_queries:
+        invoice_render_pdf(invoice_id=large.pk, force=True)
+    assert len(large_queries.captured_queries) == len(small_queries.captured_queries)
+
+
+def test_the_cached_stylesheet_follows_the_document_language(seller, company, django_capture_on_commit_callbacks):
+    from invoices.services import invoice_update_draft
+
+    english = factories.invoice(owner=seller)
+    german = factories.invoice(owner=seller)
+    invoice_update_draft(invoice=german, actor=seller, language="de")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        english = invoice_issue(invoice=english, actor=seller)
+        german = invoice_issue(invoice=german, actor=seller)
+
+    assert "Page 1 / 1" in pdf_text(english)
+    assert "Seite 1 / 1" in pdf_text(german)
