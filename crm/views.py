@@ -20,6 +20,7 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from crm import archive, selectors
+from crm.permissions import NotAllowed
 from crm.workflow import DomainError
 
 M = TypeVar("M", bound=Model)
@@ -38,9 +39,13 @@ def attempt(request: HttpRequest, service: Callable[..., Any], success: str = ""
     """Call a service; a refused business rule becomes an error message instead of a crash.
 
     Returns the service's result, or None when it was refused (nothing was written: services are atomic).
+    A refusal by role (crm.permissions.NotAllowed) is a 403 page with the reason instead.
     """
     try:
         result = service(**kwargs)
+    except NotAllowed as exc:
+        # The role may never do this here: a 403 that says why (the record itself is in scope).
+        raise PermissionDenied(str(exc)) from exc
     except DomainError as exc:
         messages.error(request, str(exc))
         return None

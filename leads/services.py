@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.models import Activity, ActivityKind, Team, User
+from crm.permissions import require
 from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from leads.models import DisqualificationReason, Lead, LeadSource
@@ -117,6 +118,7 @@ def notify_owner_on_commit(*, owner: User, leads: Iterable[Lead] = (), count: in
 @transaction.atomic
 def lead_assign(*, lead: Lead, actor: User, owner: User) -> Lead:
     """Hand a lead to another seller (manual reassign) and tell them."""
+    require(actor, "leads.assign_lead")
     lead = lock(lead)
     if lead.state == "qualified":
         raise DomainError(_("A qualified lead is closed; reassign its opportunity instead."))
@@ -146,6 +148,7 @@ def lead_score_recompute(*, lead: Lead) -> int:
 
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User, **fields: Any) -> Lead:
+    require(actor, "leads.change_lead")
     # Decide on the stored state: a lead qualified in another tab must not be edited (and saving a
     # stale instance would fail the FSM's concurrency check with an error the user cannot read).
     lead = lock(lead)
@@ -164,11 +167,13 @@ def lead_update(*, lead: Lead, actor: User, **fields: Any) -> Lead:
 
 @transaction.atomic
 def lead_start_work(*, lead: Lead, actor: User) -> Lead:
+    require(actor, "leads.start_work_lead")
     return run_transition(lead, "start_work", actor=actor)
 
 
 @transaction.atomic
 def lead_disqualify(*, lead: Lead, actor: User, reason: str) -> Lead:
+    require(actor, "leads.disqualify_lead")
     chosen = DisqualificationReason.objects.filter(code=reason, active=True).first()
     if chosen is None:
         raise DomainError(_("Choose why this lead is disqualified."))
@@ -177,6 +182,7 @@ def lead_disqualify(*, lead: Lead, actor: User, reason: str) -> Lead:
 
 @transaction.atomic
 def lead_recycle(*, lead: Lead, actor: User) -> Lead:
+    require(actor, "leads.recycle_lead")
     return run_transition(lead, "recycle", actor=actor)
 
 
@@ -205,6 +211,7 @@ def lead_quick_create(
     *, actor: User, name: str, company: str = "", email: str = "", phone: str = "", note: str = ""
 ) -> Lead:
     """The phone 'business card' entry: one name field, the seller owns the lead."""
+    require(actor, "leads.add_lead")
     first, last = split_name(name)
     if not last:
         raise DomainError(_("Enter the name of the person."))
