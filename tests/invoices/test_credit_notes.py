@@ -80,12 +80,12 @@ def test_bookkeeping_fields_still_move_on_an_issued_invoice(invoice, seller):
     assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.amount_paid == eur("38.00")
 
 
-def test_the_draft_service_and_form_refuse_an_issued_invoice(invoice, seller, seller_client):
+def test_the_draft_service_and_form_refuse_an_issued_invoice(invoice, seller, accountant_client):
     before = stored(invoice)
     with pytest.raises(DomainError, match="issued and cannot be changed"):
-        invoice_update_draft(invoice=invoice, actor=seller, billing_address="Elsewhere")
+        invoice_update_draft(invoice=invoice, actor=factories.accountant(), billing_address="Elsewhere")
 
-    response = seller_client.post(reverse("invoices:update", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:update", args=[invoice.pk]),
                                   {"billing_address": "Elsewhere", "customer_reference": "", "payment_term": ""},
                                   follow=True)
     assert "issued and cannot be changed" in response.content.decode()
@@ -102,7 +102,7 @@ def test_model_validation_reports_the_refusal(invoice):
 
 def test_a_draft_stays_editable(seller):
     draft = factories.invoice(owner=seller)
-    invoice_update_draft(invoice=draft, actor=seller, billing_address="New address")
+    invoice_update_draft(invoice=draft, actor=factories.accountant(), billing_address="New address")
     draft.refresh_from_db()
     assert draft.billing_address == "New address"
 
@@ -199,25 +199,25 @@ def test_payments_on_a_credit_note_are_refused(invoice, seller):
         payment_record(invoice=note, actor=factories.accountant(), amount=eur("1.00"))
 
 
-def test_credit_note_page_flow(invoice, seller_client):
+def test_credit_note_page_flow(invoice, accountant_client):
     line = invoice.lines.first()
     other = invoice.lines.exclude(pk=line.pk).get()
-    page = seller_client.get(invoice.get_absolute_url()).content.decode()
+    page = accountant_client.get(invoice.get_absolute_url()).content.decode()
     assert "Issue a credit note" in page
 
-    response = seller_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
                                   {"reason": "Damaged", f"qty_{line.pk}": "1", f"qty_{other.pk}": "0"})
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert response.status_code == 302 and response.url == note.get_absolute_url()
-    note_page = seller_client.get(note.get_absolute_url()).content.decode()
+    note_page = accountant_client.get(note.get_absolute_url()).content.decode()
     assert "Credit note" in note_page and invoice.number in note_page
-    assert note.number in seller_client.get(invoice.get_absolute_url()).content.decode()
+    assert note.number in accountant_client.get(invoice.get_absolute_url()).content.decode()
 
 
-def test_credit_note_page_refusal_shows_the_error_and_writes_nothing(invoice, seller_client):
+def test_credit_note_page_refusal_shows_the_error_and_writes_nothing(invoice, accountant_client):
     line = invoice.lines.first()
-    response = seller_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
                                   {"reason": "Too much", f"qty_{line.pk}": "5"})
     assert response.status_code == 400
     assert "cannot be credited" in response.content.decode()

@@ -66,7 +66,7 @@ def test_wrong_currency_is_refused_and_nothing_written(seller):
     assert invoice.state == InvoiceState.ISSUED
 
 
-def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, seller_client):
+def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, accountant_client):
     first = factories.invoice(owner=seller, issued=True)
     payment_record(invoice=first, actor=factories.accountant(), amount=eur("300.00"))
     account = first.account
@@ -77,10 +77,10 @@ def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, seller_c
     order.refresh_from_db()
     second = invoice_issue(invoice=invoice_create_from_order(order=order, actor=factories.accountant()),
                            actor=factories.accountant())
-    page = seller_client.get(second.get_absolute_url()).content.decode()
+    page = accountant_client.get(second.get_absolute_url()).content.decode()
     assert "Use credit to pay" in page and "62.00" in page
 
-    response = seller_client.post(reverse("invoices:apply_credit", args=[second.pk]))
+    response = accountant_client.post(reverse("invoices:apply_credit", args=[second.pk]))
 
     assert response.status_code == 302
     second.refresh_from_db()

@@ -31,8 +31,9 @@ def lines_of(order):
     return list(order.lines.order_by("position", "pk"))
 
 
-def issue(invoice, actor):
-    return invoice_issue(invoice=invoice, actor=actor)
+def issue(invoice, _requested_by=None):
+    """Sellers ask for the invoice (create the draft); only an accountant issues it."""
+    return invoice_issue(invoice=invoice, actor=factories.accountant())
 
 
 def test_full_invoice_of_a_fulfilled_order(seller):
