@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 from django.conf import settings
 from django.db.models import Model, Q, QuerySet, Value
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.models import Role, Team
 from crm.workflow import DomainError
@@ -133,6 +134,14 @@ def permission_label(permission: str) -> str:
             if code == codename:
                 return str(label)
         for action in model._meta.default_permissions:
-            if codename == f"{action}_{model._meta.model_name}":
-                return f"{action} {model._meta.verbose_name}"
+            if codename == f"{action}_{model._meta.model_name}" and action in DEFAULT_ACTIONS:
+                return DEFAULT_ACTIONS[action] % {"model": model._meta.verbose_name}
     return codename.replace("_", " ")
+
+
+DEFAULT_ACTIONS = {
+    "add": gettext_lazy("Add %(model)s"),
+    "change": gettext_lazy("Change %(model)s"),
+    "delete": gettext_lazy("Delete %(model)s"),
+    "view": gettext_lazy("View %(model)s"),
+}
