@@ -30,6 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
@@ -320,7 +321,6 @@ def test_every_url_has_an_access_expectation() -> None:
 
 def test_every_local_app_is_covered_by_the_matrix() -> None:
     from django.apps import apps  # noqa: PLC0415
-    from django.conf import settings  # noqa: PLC0415
 
     local = {config.name.split(".")[0] for config in apps.get_app_configs()
              if str(config.path).startswith(str(settings.BASE_DIR)) and ".venv" not in str(config.path)}
@@ -399,6 +399,14 @@ def _build_world() -> SimpleNamespace:
     invoice_render_pdf(invoice_id=w.invoice.pk)
     w.invoice.refresh_from_db()
 
+    # One signed-in session per role, made once: each request gets a fresh client carrying that session, so
+    # no cookie (flash messages, language) leaks from one check into the next.
+    w.sessions = {}
+    for role, user in users.items():
+        client = Client()
+        client.force_login(user)
+        w.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+
     w.import_job = ImportJob.objects.create(created_by=owner, file=ContentFile(b"name\n", name="m.csv"),
                                             file_name="m.csv", headers=["name"])
     w.web_form = WebForm.objects.create(name="Matrix form", default_owner=owner, team=team_a)
@@ -437,7 +445,7 @@ def check(name: str, case: Case, world: SimpleNamespace, role: str, method: str)
     with transaction.atomic():
         client = Client()
         if role != "anonymous":
-            client.force_login(world.users[role])
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
         # Only a refused POST must be shown to write nothing (a GET writes nothing anyway); fingerprinting
         # every request would double the matrix's run time.
         watch = method == "POST" and expected != OK
@@ -472,8 +480,7 @@ def check(name: str, case: Case, world: SimpleNamespace, role: str, method: str)
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_access(name: str, world: SimpleNamespace, media_root: Any, settings: Any, db: None) -> None:
-    settings.MEDIA_ROOT = media_root
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MEDIA_ROOT = media_root  # where the world's PDFs and files are
     case = CASES[name]
     failures = [
         failure
