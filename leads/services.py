@@ -46,7 +46,11 @@ def _apply_score(lead: Lead) -> None:
 
 
 @transaction.atomic
-def lead_create(*, actor: User, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+def lead_create(
+    *, actor: User | None, owner: User | None = None, team: Team | None = None, **fields: Any
+) -> Lead:
+    """A new lead; `actor` None is the system (web form, e-mail ingest), which then must name the owner."""
+    require(actor, "leads.add_lead")
     owner = owner or actor
     lead = Lead(owner=owner, team=team or default_team_for(owner), **fields)
     lead.full_clean(exclude=["number"])
@@ -84,7 +88,7 @@ def lead_capture(
             source=fields.get("source", ""), country=fields.get("country", ""), fallback_team=team
         )
         team = team or rule_team
-    lead = lead_create(actor=actor or owner, owner=owner, team=team, **fields)
+    lead = lead_create(actor=actor, owner=owner, team=team, **fields)
     if assigned or (actor is not None and actor != owner):
         notify_owner_on_commit(owner=owner, leads=[lead])
     return lead

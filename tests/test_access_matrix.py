@@ -156,7 +156,8 @@ CASES: dict[str, Case] = {
     # leads
     "leads:list": listing("pipeline", NUMBER["lead"], query="q=Matrixlead"),
     "leads:create": Case("GET", "everyone"),
-    "leads:quick": Case("GET", "everyone"),
+    "leads:quick": Case("GET", "everyone", also=("POST",), perm="leads.add_lead",
+                        data=lambda w: {"name": "Quick Matrix"}),
     "leads:detail": Case("GET", "pipeline", pk("lead")),
     "leads:edit": Case("GET", "pipeline", pk("lead"), also=("POST",), perm="leads.change_lead",
                        data=lambda w: {"first_name": "Jo", "last_name": "Matrix", "company": "Matrix AG"}),
