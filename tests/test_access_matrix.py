@@ -108,8 +108,10 @@ MAY: dict[str, set[str]] = {
     },
 }
 
-OK, NOT_FOUND, DENIED, LOGIN = "ok", "404", "denied", "login"
 REFUSAL = "Your role does not allow this"
+
+
+OK, NOT_FOUND, DENIED, LOGIN = "ok", "404", "denied", "login"
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,11 @@ class Case:
     leak: tuple[str, Callable[[SimpleNamespace], str]] | None = None
     public: bool = False  # no login needed (token URLs)
     also: tuple[str, ...] = field(default=())  # further methods to try with the same expectation
+    every_role: str | None = None  # the same answer for every role, signed in or not
 
     def expected(self, role: str, method: str) -> str:
+        if self.every_role:
+            return self.every_role
         if role == "anonymous":
             return OK if self.public else LOGIN
         if role not in SEES[self.scope]:
@@ -152,9 +157,15 @@ NUMBER = {name: (lambda w, name=name: getattr(w, name).number) for name in ("lea
 CASES: dict[str, Case] = {
     # crm
     "crm:home": Case("GET", "everyone"),
+    # sign-in: the login page itself is public; the second-factor step and the security page need a login
+    "login": Case("GET", "everyone", public=True),
+    # without a password step in progress, the second-factor page sends everybody back to the login page
+    "login_verify": Case("GET", "everyone", every_role=LOGIN),
+    "security": Case("GET", "everyone"),
     "set_language": Case("POST", "everyone", data=lambda w: {"language": "en", "next": "/"}, public=True),
     # leads
     "leads:list": listing("pipeline", NUMBER["lead"], query="q=Matrixlead"),
+    "leads:export": listing("pipeline", NUMBER["lead"]),
     "leads:create": Case("GET", "everyone"),
     "leads:quick": Case("GET", "everyone", also=("POST",), perm="leads.add_lead",
                         data=lambda w: {"name": "Quick Matrix"}),

@@ -37,8 +37,8 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0004_alter_companyprofile_default_validity_days"),
-        ("leads", "0005_transition_permissions"),
+        ("crm", "0006_account_contact_match_keys"),
+        ("leads", "0006_transition_permissions"),
         ("opportunities", "0007_transition_permissions"),
         ("quotes", "0004_transition_permissions"),
         ("orders", "0003_transition_permissions"),

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0004_disqualification_reasons'),
+        ('leads', '0005_lead_vat_registration_number'),
     ]
 
     operations = [
