@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_orderline_delivered_quantity'),
+        ('orders', '0003_archive'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0004_default_terms_and_dunning'),
+        ('invoices', '0005_archive'),
     ]
 
     operations = [

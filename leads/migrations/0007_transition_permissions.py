@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0005_lead_vat_registration_number'),
+        ('leads', '0006_archive'),
     ]
 
     operations = [

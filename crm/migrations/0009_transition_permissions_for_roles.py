@@ -37,11 +37,11 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0006_account_contact_match_keys"),
-        ("leads", "0006_transition_permissions"),
-        ("opportunities", "0007_transition_permissions"),
-        ("quotes", "0004_transition_permissions"),
-        ("orders", "0003_transition_permissions"),
-        ("invoices", "0005_transition_permissions"),
+        ("crm", "0008_roles_no_delete"),
+        ("leads", "0007_transition_permissions"),
+        ("opportunities", "0008_transition_permissions"),
+        ("quotes", "0005_transition_permissions"),
+        ("orders", "0004_transition_permissions"),
+        ("invoices", "0006_transition_permissions"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opportunities', '0006_snapshot_beat_schedule'),
+        ('opportunities', '0007_archive'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quotes', '0003_beat_schedule'),
+        ('quotes', '0004_archive'),
     ]
 
     operations = [
