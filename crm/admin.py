@@ -31,6 +31,29 @@ from crm.models import (
     TwoFactorDevice,
     User,
 )
+from crm.permissions import scope
+
+
+class ScopedAdminMixin:
+    """Restrict a ModelAdmin's lists, change pages and actions to the records the user may see.
+
+    The same `crm.permissions.scope()` as the seller pages, so a record outside scope is "not found" in
+    admin too. `scope_path` reaches the scoped record from a child model ("invoice__" for payments);
+    `scope_financial` says whether accountants see all of them (default: the model's FINANCIAL flag).
+    Today every admin user is staff and staff see everything, so this changes nothing for them; it is here
+    so that admin is never the one path that forgets scope if that rule or a user's flags change.
+    """
+
+    scope_path: str = ""
+    scope_financial: bool | None = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        financial = self.scope_financial
+        if financial is None:
+            financial = getattr(queryset.model, "FINANCIAL", False)
+        return scope(queryset, request.user, financial=financial, prefix=self.scope_path)
+
 
 admin.site.site_header = _("Salesflow administration")
 admin.site.site_title = _("Salesflow admin")
@@ -121,7 +144,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(FieldHistoryAdmin):
+class AccountAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("name", "domain", "city", "country", "vat_id", "owner", "team", "created_at")
     list_filter = ("team", "country")
     search_fields = ("name", "domain", "vat_id", "registration_number", "email", "city")
@@ -137,7 +160,9 @@ class AccountAdmin(FieldHistoryAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(FieldHistoryAdmin):
+class ContactAdmin(ScopedAdminMixin, FieldHistoryAdmin):
+    scope_path = "account__"
+
     list_display = ("__str__", "account", "title", "email", "phone")
     search_fields = ("first_name", "last_name", "email", "account__name")
     list_select_related = ("account",)

@@ -1,14 +1,33 @@
-"""Who sees which record. Every page, list, kanban, export and download scopes through `scope()`;
-a record outside the user's scope is a 404, never a 403 that confirms it exists."""
+"""Who sees which record, and who may do what to it.
+
+Seeing: every page, list, kanban, search, report, export, download, admin changelist and API endpoint
+scopes through `scope()`; a record outside the user's scope is a 404, never a 403 that confirms it exists.
+
+- staff, superusers and the admin role see everything;
+- accountants see every financial record (quotes, orders, invoices) of every team. Of the pipeline
+  (leads, opportunities) they see what any other user would: what they own or what their teams hold —
+  normally nothing, as accountants belong to no sales team. The quote, order and invoice carry the
+  customer and the amounts they work with; and since the accountant role holds no pipeline permission,
+  they could not change a lead or opportunity anywhere even if one were in their scope;
+- managers see everything of the teams they manage, plus their own records;
+- sellers see their own records, and their teams' when SALESFLOW_SELLERS_SEE_TEAM is on.
+
+Doing: every state change and edit runs through a service, and each service starts with
+`require(actor, "app.codename")`. Checking there, not in views, is what makes pages, kanban drops, admin
+actions, the API and management commands obey the same rules. The grants per role are in crm/roles.py.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet, Value
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from crm.models import Role
+from crm.models import Role, Team
+from crm.workflow import DomainError
 
 if TYPE_CHECKING:
     from crm.models import User
@@ -30,22 +49,99 @@ def sees_everything(user: User) -> bool:
     return user.is_superuser or user.is_staff or has_role(user, Role.ADMIN)
 
 
-def scope(queryset: QuerySet[M], user: User, *, financial: bool = False) -> QuerySet[M]:
+def team_ids(user: User) -> tuple[frozenset[int], frozenset[int]]:
+    """(ids of the teams `user` manages, ids of the teams `user` is a member of), in one query.
+
+    Cached on the user object, which lives for one request (or one task): scoping a page's several
+    querysets asks the database once. Call `forget(user)` after changing the user's teams in-process.
+    """
+    cached = getattr(user, "_salesflow_team_ids", None)
+    if cached is None:
+        managed = Team.objects.filter(manager_id=user.pk).order_by().values_list("pk", Value(True))
+        member = Team.members.through.objects.filter(user_id=user.pk).order_by().values_list("team_id", Value(False))
+        rows = list(managed.union(member, all=True))
+        cached = (
+            frozenset(pk for pk, is_manager in rows if is_manager),
+            frozenset(pk for pk, is_manager in rows if not is_manager),
+        )
+        user._salesflow_team_ids = cached
+    return cached
+
+
+def forget(user: User) -> None:
+    """Drop what this module cached on `user` (roles, teams, Django's permission cache)."""
+    for attr in ("_salesflow_roles", "_salesflow_team_ids", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attr, None)
+
+
+def scope(queryset: QuerySet[M], user: User, *, financial: bool = False, prefix: str = "") -> QuerySet[M]:
     """Restrict `queryset` (of a model with `owner` and `team`) to what `user` may see.
 
-    - staff and admins: everything;
-    - accountants: every financial record (quotes, orders, invoices) of every team;
-    - managers: everything of the teams they manage, plus their own;
-    - sellers: their own records, and their teams' when SALESFLOW_SELLERS_SEE_TEAM is on.
+    `financial` marks quotes, orders and invoices (accountants see them all). `prefix` scopes a model
+    through the record it belongs to (e.g. "account__" for contacts).
+
+    A plain filter on the record's own columns — no join to team members, no self-subquery — so the
+    database uses the owner and team indexes however many rows there are.
     """
     if not user.is_authenticated:
         return queryset.none()
     if sees_everything(user) or (financial and has_role(user, Role.ACCOUNTANT)):
         return queryset
-    visible = Q(owner=user) | Q(team__manager=user)
+    managed, member = team_ids(user)
+    teams = set(managed)
     if settings.SALESFLOW_SELLERS_SEE_TEAM:
-        visible |= Q(team__members=user)
-    # team__members is a many-to-many join: distinct() would be needed, a subquery keeps rows unique
-    # and the query plan simple.
-    ids = queryset.model._default_manager.filter(visible).values("pk")
-    return queryset.filter(pk__in=ids)
+        teams |= member
+    visible = Q(**{f"{prefix}owner_id": user.pk})
+    if teams:
+        visible |= Q(**{f"{prefix}team_id__in": sorted(teams)})
+    return queryset.filter(visible)
+
+
+def allowed(user: User | None, permission: str) -> bool:
+    """May `user` do `permission` ("app_label.codename")? `None` is the system (beat tasks, commands)."""
+    if user is None:
+        return True
+    return user.is_active and user.has_perm(permission)
+
+
+def require(user: User | None, permission: str) -> None:
+    """Refuse (with NotAllowed) unless `user` holds `permission`; `None` is the system and always may.
+
+    Services call this first, before they lock or write anything, so a refusal writes nothing.
+    """
+    if not allowed(user, permission):
+        raise NotAllowed(permission)
+
+
+class NotAllowed(DomainError):
+    """The user's role does not allow this action. The message names the action, never the record."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+        super().__init__(
+            _("Your role does not allow this: %(action)s. Ask a colleague who may, or your administrator.")
+            % {"action": permission_label(permission)}
+        )
+
+
+def permission_label(permission: str) -> str:
+    """The translated name of a permission ("Issue invoices"), as declared in the model's Meta."""
+    from django.apps import apps  # noqa: PLC0415
+
+    app_label, codename = permission.split(".", 1)
+    for model in apps.get_app_config(app_label).get_models():
+        for code, label in model._meta.permissions:
+            if code == codename:
+                return str(label)
+        for action in model._meta.default_permissions:
+            if codename == f"{action}_{model._meta.model_name}" and action in DEFAULT_ACTIONS:
+                return DEFAULT_ACTIONS[action] % {"model": model._meta.verbose_name}
+    return codename.replace("_", " ")
+
+
+DEFAULT_ACTIONS = {
+    "add": gettext_lazy("Add %(model)s"),
+    "change": gettext_lazy("Change %(model)s"),
+    "delete": gettext_lazy("Delete %(model)s"),
+    "view": gettext_lazy("View %(model)s"),
+}

@@ -22,6 +22,7 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from crm import archive, selectors
+from crm.permissions import NotAllowed
 from crm.workflow import DomainError
 
 M = TypeVar("M", bound=Model)
@@ -40,9 +41,15 @@ def attempt(request: HttpRequest, service: Callable[..., Any], success: str = ""
     """Call a service; a refused business rule becomes an error message instead of a crash.
 
     Returns the service's result, or None when it was refused (nothing was written: services are atomic).
+    A refusal by role (crm.permissions.NotAllowed) is a 403 page with the reason as its message instead.
     """
     try:
         result = service(**kwargs)
+    except NotAllowed as exc:
+        # The role may never do this here: a 403 page that says why, as a message on it (the 403 page shows no
+        # exception text, so no other PermissionDenied can leak details through it).
+        messages.error(request, str(exc))
+        raise PermissionDenied from exc
     except DomainError as exc:
         messages.error(request, str(exc))
         return None

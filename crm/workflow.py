@@ -21,7 +21,6 @@ from django_fsm_log.models import StateLog
 
 from crm import numbering
 from crm.models import Archivable
-from crm.permissions import scope
 from crm.tracking import TrackChanges, untracked
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ class SalesRecordQuerySet(models.QuerySet):
     def visible_to(self, user: User, *, archived: bool | None = False) -> SalesRecordQuerySet:
         """What `user` may see. Archived records drop out of every list, board, search and report by
         default; `archived=True` lists only them (the "Archived" filter), None both (a record's own page)."""
+        from crm.permissions import scope  # noqa: PLC0415  (permissions builds on this module's DomainError)
+
         return scope(self, user, financial=self.model.FINANCIAL).archived(archived)
 
     def archived(self, archived: bool | None = True) -> SalesRecordQuerySet:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import FieldHistoryAdmin
+from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
 from crm.workflow import DomainError
 from invoices import services
 from invoices.models import (
@@ -52,7 +52,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(FieldHistoryAdmin):
+class InvoiceAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("__str__", "kind", "account", "state", "issue_date", "due_date", "gross_total", "amount_paid",
                     "owner", "team")
     list_filter = ("state", "kind", "team", "currency", "issue_date")
@@ -119,7 +119,10 @@ class InvoiceAdmin(FieldHistoryAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "invoice__"
+    scope_financial = True
+
     list_display = ("invoice", "amount", "received_on", "method", "reference", "recorded_by", "recorded_at")
     list_filter = ("method", "received_on")
     search_fields = ("invoice__number", "reference", "invoice__account__name")
@@ -162,7 +165,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DunningNotice)
-class DunningNoticeAdmin(ReadOnlyAdmin):
+class DunningNoticeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scope_path = "invoice__"
+    scope_financial = True
+
     list_display = ("invoice", "level", "created_at", "sent_at", "sent_to")
     list_filter = ("level", "sent_at")
     list_select_related = ("invoice", "level")
@@ -170,7 +176,10 @@ class DunningNoticeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CustomerCredit)
-class CustomerCreditAdmin(ReadOnlyAdmin):
+class CustomerCreditAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scope_path = "invoice__"
+    scope_financial = True
+
     list_display = ("account", "amount", "invoice", "note", "created_at")
     list_select_related = ("account", "invoice")
     search_fields = ("account__name", "invoice__number")

@@ -151,6 +151,11 @@ class Invoice(SalesRecord, PricedDocument):
     class Meta(SalesRecord.Meta):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
+        permissions = [
+            ("issue_invoice", _("Issue invoices")),
+            ("record_payment", _("Record payments on invoices")),
+            ("credit_invoice", _("Correct issued invoices with credit notes")),
+        ]
         indexes = [models.Index(fields=["state", "due_date"])]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from djmoney.money import Money
 from crm import money, numbering
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, User
+from crm.permissions import require
 from crm.tracking import acting_as
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from invoices import schedule
@@ -137,6 +138,7 @@ def invoice_create_from_order(
     Nothing is ever invoiced beyond what was ordered (drafts count). While a draft of the order waits
     to be issued, it is returned instead of a second one, so a double click cannot bill twice.
     """
+    require(actor, "invoices.add_invoice")
     order = lock(order)
     if mode not in BillingMode.ALL:
         raise DomainError(_("Unknown way of invoicing: %(mode)s.") % {"mode": mode})
@@ -294,6 +296,7 @@ def _create_milestone(order: Order, *, percent: Decimal | None, label: str) -> I
 @transaction.atomic
 def invoice_update_draft(*, invoice: Invoice, actor: User, **fields) -> Invoice:
     """Edit what may still change on a draft; an issued invoice refuses (corrections are credit notes)."""
+    require(actor, "invoices.change_invoice")
     invoice = lock(invoice)
     if invoice.state != InvoiceState.DRAFT:
         raise DomainError(_("%(doc)s is issued and cannot be changed; issue a credit note instead.")
@@ -345,6 +348,7 @@ def _previous_hash(number: str) -> str:
 def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: date | None = None) -> Invoice:
     """Give the invoice (or credit note) its legal number — gapless per series and year, taken under a
     lock in this transaction — freeze totals, seller and buyer, chain its hash and schedule the PDF."""
+    require(actor, "invoices.issue_invoice")
     fresh = lock(invoice)
     issue_date = issue_date or timezone.localdate()
     if fresh.state != InvoiceState.DRAFT:
@@ -401,6 +405,7 @@ def credit_note_create(
     the document type says it reduces what the customer owes. A fully credited invoice is cancelled;
     money the customer had already paid beyond what is still owed is held as customer credit.
     """
+    require(actor, "invoices.credit_invoice")
     invoice = lock(invoice)
     if not reason.strip():
         raise DomainError(_("Say why the invoice is corrected."))
@@ -496,6 +501,7 @@ def payment_record(
 ) -> Payment:
     """Book money received. Several part payments are fine; paying more than the balance settles the
     invoice and holds the excess as customer credit."""
+    require(actor, "invoices.record_payment")
     invoice = lock(invoice)
     if not invoice.is_open:
         raise DomainError(
@@ -538,6 +544,7 @@ def customer_credit_balance(account_id: int, currency: str) -> Money:
 @transaction.atomic
 def customer_credit_apply(*, invoice: Invoice, actor: User) -> Payment:
     """Pay (part of) an open invoice from the customer's credit balance in the invoice's currency."""
+    require(actor, "invoices.record_payment")
     invoice = lock(invoice)
     # Serialise uses of one account's credit: lock the account row.
     type(invoice.account)._default_manager.select_for_update().get(pk=invoice.account_id)

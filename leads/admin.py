@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm.admin import FieldHistoryAdmin
+from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
 from crm.workflow import DomainError
 from leads import services, webforms
 from leads.models import AssignmentRule, DisqualificationReason, ImportJob, Lead, ProcessedEmail, ScoringRule, WebForm
@@ -42,7 +42,7 @@ def run_for_each(
 
 
 @admin.register(Lead)
-class LeadAdmin(FieldHistoryAdmin):
+class LeadAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("number", "full_name", "company", "state", "source", "score", "owner", "team", "created_at")
     list_filter = ("state", "source", "team", "disqualify_reason")
     search_fields = ("number", "first_name", "last_name", "email", "company")

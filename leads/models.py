@@ -107,6 +107,13 @@ class Lead(SalesRecord):
     class Meta(SalesRecord.Meta):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
+        permissions = [
+            ("start_work_lead", _("Start work on leads")),
+            ("qualify_lead", _("Qualify leads")),
+            ("disqualify_lead", _("Disqualify leads")),
+            ("recycle_lead", _("Recycle disqualified leads")),
+            ("assign_lead", _("Hand leads to another seller")),
+        ]
         indexes = [models.Index(fields=["state", "-created_at"])]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.models import Activity, ActivityKind, Team, User
+from crm.permissions import require
 from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from leads.models import DisqualificationReason, Lead, LeadSource
@@ -45,7 +46,11 @@ def _apply_score(lead: Lead) -> None:
 
 
 @transaction.atomic
-def lead_create(*, actor: User, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+def lead_create(
+    *, actor: User | None, owner: User | None = None, team: Team | None = None, **fields: Any
+) -> Lead:
+    """A new lead; `actor` None is the system (web form, e-mail ingest), which then must name the owner."""
+    require(actor, "leads.add_lead")
     owner = owner or actor
     lead = Lead(owner=owner, team=team or default_team_for(owner), **fields)
     lead.full_clean(exclude=["number"])
@@ -83,7 +88,7 @@ def lead_capture(
             source=fields.get("source", ""), country=fields.get("country", ""), fallback_team=team
         )
         team = team or rule_team
-    lead = lead_create(actor=actor or owner, owner=owner, team=team, **fields)
+    lead = lead_create(actor=actor, owner=owner, team=team, **fields)
     if assigned or (actor is not None and actor != owner):
         notify_owner_on_commit(owner=owner, leads=[lead])
     return lead
@@ -117,6 +122,7 @@ def notify_owner_on_commit(*, owner: User, leads: Iterable[Lead] = (), count: in
 @transaction.atomic
 def lead_assign(*, lead: Lead, actor: User, owner: User) -> Lead:
     """Hand a lead to another seller (manual reassign) and tell them."""
+    require(actor, "leads.assign_lead")
     lead = lock(lead)
     if lead.state == "qualified":
         raise DomainError(_("A qualified lead is closed; reassign its opportunity instead."))
@@ -146,6 +152,7 @@ def lead_score_recompute(*, lead: Lead) -> int:
 
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User, **fields: Any) -> Lead:
+    require(actor, "leads.change_lead")
     # Decide on the stored state: a lead qualified in another tab must not be edited (and saving a
     # stale instance would fail the FSM's concurrency check with an error the user cannot read).
     lead = lock(lead)
@@ -164,11 +171,13 @@ def lead_update(*, lead: Lead, actor: User, **fields: Any) -> Lead:
 
 @transaction.atomic
 def lead_start_work(*, lead: Lead, actor: User) -> Lead:
+    require(actor, "leads.start_work_lead")
     return run_transition(lead, "start_work", actor=actor)
 
 
 @transaction.atomic
 def lead_disqualify(*, lead: Lead, actor: User, reason: str) -> Lead:
+    require(actor, "leads.disqualify_lead")
     chosen = DisqualificationReason.objects.filter(code=reason, active=True).first()
     if chosen is None:
         raise DomainError(_("Choose why this lead is disqualified."))
@@ -177,6 +186,7 @@ def lead_disqualify(*, lead: Lead, actor: User, reason: str) -> Lead:
 
 @transaction.atomic
 def lead_recycle(*, lead: Lead, actor: User) -> Lead:
+    require(actor, "leads.recycle_lead")
     return run_transition(lead, "recycle", actor=actor)
 
 
@@ -205,6 +215,7 @@ def lead_quick_create(
     *, actor: User, name: str, company: str = "", email: str = "", phone: str = "", note: str = ""
 ) -> Lead:
     """The phone 'business card' entry: one name field, the seller owns the lead."""
+    require(actor, "leads.add_lead")
     first, last = split_name(name)
     if not last:
         raise DomainError(_("Enter the name of the person."))

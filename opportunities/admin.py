@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import FieldHistoryAdmin
+from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
 from crm.workflow import DomainError
 from leads.admin import run_for_each
 from opportunities import services
@@ -132,7 +132,7 @@ class OpportunityAdminForm(forms.ModelForm):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(FieldHistoryAdmin):
+class OpportunityAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     form = OpportunityAdminForm
     list_display = (
         "number", "name", "account", "stage", "state", "amount", "probability", "expected_close_date", "owner", "team",
@@ -174,7 +174,9 @@ class OpportunityAdmin(FieldHistoryAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "opportunity__"
+
     """Read-only: the stage history is the basis of pipeline reports and must not be rewritten."""
 
     list_display = ("opportunity", "from_stage", "to_stage", "at", "by")
@@ -217,7 +219,9 @@ class CompetitorAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpportunityContact)
-class OpportunityContactAdmin(admin.ModelAdmin):
+class OpportunityContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "opportunity__"
+
     list_display = ("opportunity", "contact", "role")
     list_filter = ("role",)
     list_select_related = ("opportunity", "contact")
@@ -225,7 +229,9 @@ class OpportunityContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpportunityCompetitor)
-class OpportunityCompetitorAdmin(admin.ModelAdmin):
+class OpportunityCompetitorAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "opportunity__"
+
     list_display = ("opportunity", "competitor")
     list_select_related = ("opportunity", "competitor")
     raw_id_fields = ("opportunity",)

@@ -227,6 +227,12 @@ class Opportunity(SalesRecord):
     class Meta(SalesRecord.Meta):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
+        permissions = [
+            ("move_opportunity", _("Move opportunities through the pipeline stages")),
+            ("win_opportunity", _("Mark opportunities won")),
+            ("lose_opportunity", _("Mark opportunities lost")),
+            ("reopen_opportunity", _("Reopen lost opportunities")),
+        ]
         indexes = [models.Index(fields=["state", "stage", "-created_at"])]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from djmoney.money import Money
 
 from crm import money, normalize
 from crm.models import Account, Activity, ActivityKind, Contact, Team, User
-from crm.permissions import scope
+from crm.permissions import require, scope
 from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from leads.matching import account_values, contact_values, match_lead
@@ -112,6 +112,7 @@ def opportunity_create_from_lead(
     The decision is recorded as the description of the lead's qualify transition.
     Idempotent: qualifying a lead that already has an opportunity returns that opportunity.
     """
+    require(actor, "leads.qualify_lead")
     lead = lock(lead)
     existing = Opportunity.objects.filter(lead=lead).first()
     if existing is not None:
@@ -189,6 +190,7 @@ def opportunity_create_from_lead(
 
 @transaction.atomic
 def opportunity_create(*, actor: User, account: Account, name: str, **fields: Any) -> Opportunity:
+    require(actor, "opportunities.add_opportunity")
     owner = fields.pop("owner", None) or actor
     team = fields.pop("team", None) or account.team or default_team_for(owner)
     return _create(actor=actor, owner=owner, team=team, account=account, name=name, **fields)
@@ -215,6 +217,7 @@ def _create(*, actor: User, owner: User, team: Team | None, **fields: Any) -> Op
 
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, actor: User, **fields: Any) -> Opportunity:
+    require(actor, "opportunities.change_opportunity")
     opportunity = lock(opportunity)
     if opportunity.state != OpportunityState.OPEN:
         raise DomainError(_("A closed opportunity cannot be edited. Reopen it first."))
@@ -265,6 +268,7 @@ def stage_move_check(*, opportunity: Opportunity, stage: Stage) -> None:
 @transaction.atomic
 def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: User) -> Opportunity:
     """Move an open deal to another stage of its team's pipeline (kanban drop and form alike)."""
+    require(actor, "opportunities.move_opportunity")
     opportunity = lock(opportunity)
     if opportunity.state != OpportunityState.OPEN:
         raise DomainError(
@@ -288,6 +292,7 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
 
 @transaction.atomic
 def opportunity_win(*, opportunity: Opportunity, actor: User) -> Opportunity:
+    require(actor, "opportunities.win_opportunity")
     return run_transition(opportunity, "win", actor=actor, at=timezone.now())
 
 
@@ -298,6 +303,7 @@ def opportunity_lose(
 ) -> Opportunity:
     """Close a deal as lost. `reason` is a LostReason offered in the deal's pipeline, or its code; whether it may
     be left out is the team's setting (mandatory by default)."""
+    require(actor, "opportunities.lose_opportunity")
     offered = lost_reasons_for(opportunity.team)
     if isinstance(reason, str):
         code = reason
@@ -319,6 +325,7 @@ def opportunity_lose(
 
 @transaction.atomic
 def opportunity_reopen(*, opportunity: Opportunity, actor: User) -> Opportunity:
+    require(actor, "opportunities.reopen_opportunity")
     return run_transition(opportunity, "reopen", actor=actor)
 
 
@@ -336,6 +343,7 @@ def opportunity_checklist_tick(
     *, opportunity: Opportunity, item: StageChecklistItem, actor: User, done: bool
 ) -> Opportunity:
     """Tick (or untick) a checklist item of the deal's pipeline. Idempotent both ways."""
+    require(actor, "opportunities.change_opportunity")
     opportunity = _open_for_edit(opportunity)
     if item.stage_id not in {s.pk for s in pipeline_stages(opportunity.team)}:
         raise DomainError(_("This checklist item belongs to another pipeline."))
@@ -350,6 +358,7 @@ def opportunity_checklist_tick(
 def opportunity_committee_add(
     *, opportunity: Opportunity, contact: Contact, role: str, actor: User
 ) -> OpportunityContact:
+    require(actor, "opportunities.change_opportunity")
     opportunity = _open_for_edit(opportunity)
     if role not in ContactRole.values:
         raise DomainError(_("Choose the contact's role in the decision."))
@@ -364,6 +373,7 @@ def opportunity_committee_add(
 
 @transaction.atomic
 def opportunity_committee_remove(*, opportunity: Opportunity, member: OpportunityContact, actor: User) -> None:
+    require(actor, "opportunities.change_opportunity")
     opportunity = _open_for_edit(opportunity)
     OpportunityContact.objects.filter(pk=member.pk, opportunity=opportunity).delete()
 
@@ -374,6 +384,7 @@ def opportunity_competitor_add(
     strengths: str = "", weaknesses: str = "",
 ) -> OpportunityCompetitor:
     """Note a competitor on the deal: an existing one, or a new one by name (matched case-insensitively)."""
+    require(actor, "opportunities.change_opportunity")
     opportunity = _open_for_edit(opportunity)
     if competitor is None:
         name = name.strip()
@@ -394,6 +405,7 @@ def opportunity_competitor_add(
 
 @transaction.atomic
 def opportunity_competitor_remove(*, opportunity: Opportunity, entry: OpportunityCompetitor, actor: User) -> None:
+    require(actor, "opportunities.change_opportunity")
     opportunity = _open_for_edit(opportunity)
     OpportunityCompetitor.objects.filter(pk=entry.pk, opportunity=opportunity).delete()
 

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import FieldHistoryAdmin
+from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
 from crm.workflow import DomainError
 from leads.admin import run_for_each
 from orders import services
@@ -24,7 +24,7 @@ class OrderLineInline(ReadOnlyLineInline):
 
 
 @admin.register(Order)
-class OrderAdmin(FieldHistoryAdmin):
+class OrderAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("number", "account", "state", "order_date", "customer_reference", "gross_total", "owner", "team")
     list_filter = ("state", "team", "currency")
     search_fields = ("number", "account__name", "customer_reference", "quote__number")

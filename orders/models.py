@@ -51,6 +51,12 @@ class Order(SalesRecord, PricedDocument):
     class Meta(SalesRecord.Meta):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        permissions = [
+            ("start_fulfilment_order", _("Start fulfilling orders")),
+            ("fulfil_order", _("Mark orders fulfilled")),
+            ("deliver_order", _("Record deliveries of orders")),
+            ("cancel_order", _("Cancel orders")),
+        ]
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, User
+from crm.permissions import require
 from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
 from opportunities.models import OpportunityState
@@ -29,6 +30,7 @@ def order_create_from_quote(*, quote: Quote, actor: User | None) -> Order:
     Idempotent and race-safe: the quote row is locked, a second accept finds the order the first one
     made, and the one-to-one constraint on Order.quote is the last line of defence.
     """
+    require(actor, "quotes.accept_quote")
     quote = lock(quote)
     existing = Order.objects.filter(quote=quote).first()
     if existing is not None:
@@ -74,6 +76,7 @@ def order_create_from_quote(*, quote: Quote, actor: User | None) -> Order:
 
 @transaction.atomic
 def order_update(*, order: Order, actor: User, **fields) -> Order:
+    require(actor, "orders.change_order")
     order = lock(order)
     if order.state in ("fulfilled", "cancelled"):
         raise DomainError(_("A %(state)s order cannot be edited.") % {"state": order.get_state_display()})
@@ -88,16 +91,19 @@ def order_update(*, order: Order, actor: User, **fields) -> Order:
 
 @transaction.atomic
 def order_start_fulfilment(*, order: Order, actor: User) -> Order:
+    require(actor, "orders.start_fulfilment_order")
     return run_transition(order, "start_fulfilment", actor=actor)
 
 
 @transaction.atomic
 def order_fulfil(*, order: Order, actor: User) -> Order:
+    require(actor, "orders.fulfil_order")
     return run_transition(order, "fulfil", actor=actor, at=timezone.now())
 
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor: User, reason: str) -> Order:
+    require(actor, "orders.cancel_order")
     if not reason.strip():
         raise DomainError(_("Say why the order is cancelled."))
     if order.invoices.exclude(state="cancelled").exists():
@@ -112,6 +118,7 @@ def order_record_delivery(*, order: Order, actor: User, delivered: dict[int, Dec
     The first delivery starts fulfilment; delivering every line in full marks the order fulfilled.
     Never more than ordered, never less than already invoiced by delivery.
     """
+    require(actor, "orders.deliver_order")
     order = lock(order)
     if order.state in (OrderState.FULFILLED, OrderState.CANCELLED):
         raise DomainError(_("Order %(order)s is %(state)s; deliveries can no longer be recorded.")

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import FieldHistoryAdmin
+from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
 from crm.workflow import DomainError
 from leads.admin import run_for_each
 from quotes import services
@@ -48,7 +48,10 @@ class QuoteLineInline(ReadOnlyLineInline):
 
 
 @admin.register(QuoteAcceptance)
-class QuoteAcceptanceAdmin(admin.ModelAdmin):
+class QuoteAcceptanceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "quote__"
+    scope_financial = True
+
     """Evidence, never edited: it is what the customer did."""
 
     list_display = ("quote", "name", "email", "accepted_at", "ip_address", "version")
@@ -67,7 +70,7 @@ class QuoteAcceptanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quote)
-class QuoteAdmin(FieldHistoryAdmin):
+class QuoteAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("number", "title", "account", "state", "valid_until", "gross_total", "owner", "team", "created_at")
     list_filter = ("state", "team", "currency", "language")
     search_fields = ("number", "title", "account__name", "opportunity__name")

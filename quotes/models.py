@@ -86,6 +86,13 @@ class Quote(SalesRecord, PricedDocument):
     class Meta(SalesRecord.Meta):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
+        permissions = [
+            ("send_quote", _("Send quotes")),
+            ("revise_quote", _("Revise sent quotes")),
+            ("cancel_quote", _("Cancel draft quotes")),
+            ("reject_quote", _("Record a customer's rejection of a quote")),
+            ("accept_quote", _("Accept quotes on the customer's behalf")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["root", "version"], name="quote_unique_root_version"),
         ]

@@ -24,6 +24,7 @@ from crm import money
 from crm.documents import render_pdf, store_pdf
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, Product, TaxRate, User
+from crm.permissions import require
 from crm.tracking import acting_as
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from opportunities.models import Opportunity, OpportunityState
@@ -46,6 +47,7 @@ def default_terms(company: CompanyProfile) -> str:
 
 @transaction.atomic
 def quote_create_from_opportunity(*, opportunity: Opportunity, actor: User, title: str = "") -> Quote:
+    require(actor, "quotes.add_quote")
     opportunity = lock(opportunity)  # decide on the stored state: the deal may have closed in another tab
     if opportunity.state != OpportunityState.OPEN:
         raise DomainError(_("Quotes can only be written for open opportunities."))
@@ -152,6 +154,7 @@ def quote_line_add(
     tax_rate: TaxRate | None = None,
     kind: str = LineKind.ITEM,
 ) -> QuoteLine:
+    require(actor, "quotes.change_quote")
     quote = _editable(quote)
     if kind != LineKind.ITEM:
         if not description.strip():
@@ -203,6 +206,7 @@ def quote_line_add(
 @transaction.atomic
 def quote_line_update(*, line: QuoteLine, actor: User, **fields) -> QuoteLine:
     """Change a line in place (the inline editor). Only the given fields change."""
+    require(actor, "quotes.change_quote")
     quote = _editable(line.quote)
     line = QuoteLine.objects.select_for_update().get(pk=line.pk, quote=quote)
     unknown = set(fields) - LINE_FIELDS
@@ -235,6 +239,7 @@ def quote_line_update(*, line: QuoteLine, actor: User, **fields) -> QuoteLine:
 def quote_lines_reorder(*, quote: Quote, actor: User, line_ids: list[int]) -> Quote:
     """Put the lines in the order given (drag and drop sends every id; up/down buttons go through
     `quote_line_move`)."""
+    require(actor, "quotes.change_quote")
     quote = _editable(quote)
     lines = {line.pk: line for line in quote.lines.all()}
     if sorted(line_ids) != sorted(lines):
@@ -246,6 +251,7 @@ def quote_lines_reorder(*, quote: Quote, actor: User, line_ids: list[int]) -> Qu
 
 
 def quote_line_move(*, line: QuoteLine, actor: User, direction: str) -> Quote:
+    require(actor, "quotes.change_quote")
     ids = list(line.quote.lines.order_by("position", "pk").values_list("pk", flat=True))
     index = ids.index(line.pk)
     target = index - 1 if direction == "up" else index + 1
@@ -256,6 +262,7 @@ def quote_line_move(*, line: QuoteLine, actor: User, direction: str) -> Quote:
 
 @transaction.atomic
 def quote_line_remove(*, line: QuoteLine, actor: User) -> Quote:
+    require(actor, "quotes.change_quote")
     quote = _editable(line.quote)
     line.delete()
     return _refresh_totals(quote)
@@ -263,6 +270,7 @@ def quote_line_remove(*, line: QuoteLine, actor: User) -> Quote:
 
 @transaction.atomic
 def quote_update(*, quote: Quote, actor: User, **fields) -> Quote:
+    require(actor, "quotes.change_quote")
     quote = _editable(quote)
     for name, value in fields.items():
         if name not in {"title", "valid_until", "terms", "notes", "contact", "language", "discount_percent",
@@ -281,6 +289,7 @@ def quote_update(*, quote: Quote, actor: User, **fields) -> Quote:
 
 @transaction.atomic
 def quote_send(*, quote: Quote, actor: User) -> Quote:
+    require(actor, "quotes.send_quote")
     fresh = lock(quote)
     if fresh.state == QuoteState.DRAFT and not fresh.lines.filter(kind=LineKind.ITEM).exists():
         raise DomainError(_("Add at least one line before sending the quote."))
@@ -300,6 +309,7 @@ def quote_revise(*, quote: Quote, actor: User) -> Quote:
     The sent version stays as it was (frozen, with its PDF and link, which now says it was replaced).
     Numbers: the first version keeps its number, revisions add “-v2”, “-v3”… to it.
     """
+    require(actor, "quotes.revise_quote")
     old = run_transition(quote, "supersede", actor=actor)
     root = old.root or old
     version = (Quote.objects.filter(root=root).order_by("-version").values_list("version", flat=True).first()
@@ -326,11 +336,13 @@ def quote_revise(*, quote: Quote, actor: User) -> Quote:
 
 @transaction.atomic
 def quote_reject(*, quote: Quote, actor: User | None, reason: str = "") -> Quote:
+    require(actor, "quotes.reject_quote")
     return run_transition(quote, "reject", actor=actor, at=timezone.now(), reason=reason, description=reason)
 
 
 @transaction.atomic
 def quote_cancel(*, quote: Quote, actor: User) -> Quote:
+    require(actor, "quotes.cancel_quote")
     return run_transition(quote, "cancel", actor=actor)
 
 

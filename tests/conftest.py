@@ -94,3 +94,13 @@ def accountant(db):
 def admin_role_user(db):
     """A user with the admin role (not a Django superuser)."""
     return factories.UserFactory(role="admin")
+
+
+@pytest.fixture
+def accountant_client(accountant):
+    """A client signed in as the accountant (issues invoices, records payments, writes credit notes)."""
+    from django.test import Client  # noqa: PLC0415
+
+    client = Client()
+    client.force_login(accountant)
+    return client

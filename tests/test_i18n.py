@@ -150,13 +150,13 @@ def test_seller_language_wins_over_the_browser(seller, seller_client):
     assert "Neuer Lead" in response.content.decode()
 
 
-def test_invoice_page_shows_german_labels_money_and_dates(seller, seller_client):
-    _german(seller)
+def test_invoice_page_shows_german_labels_money_and_dates(seller, accountant, accountant_client):
+    _german(accountant)
     # 9 product lines of 100.00 EUR at 19 %: 900.00 net + 171.00 tax = 1,071.00 gross (needs a thousands separator)
     invoice = factories.invoice(owner=seller, issued=True, lines=9)
     assert invoice.gross_total.amount == Decimal("1071.00")
 
-    response = seller_client.get(reverse("invoices:detail", args=[invoice.pk]))
+    response = accountant_client.get(reverse("invoices:detail", args=[invoice.pk]))
 
     content = response.content.decode()
     assert response.status_code == 200

@@ -201,21 +201,21 @@ def test_invoicing_an_unfulfilled_order_in_full_is_refused(api, seller):
 # --- invoices and payments -------------------------------------------------------------------------------------
 
 
-def test_edit_a_draft_then_issue_it(api, seller):
+def test_edit_a_draft_then_issue_it(accountant_api, seller):
     invoice = factories.invoice(owner=seller)
 
-    patched = api.patch(f"/api/invoices/{invoice.pk}/", {"customer_reference": "PO-1"}, format="json")
-    issued = api.post(f"/api/invoices/{invoice.pk}/issue/")
+    patched = accountant_api.patch(f"/api/invoices/{invoice.pk}/", {"customer_reference": "PO-1"}, format="json")
+    issued = accountant_api.post(f"/api/invoices/{invoice.pk}/issue/")
 
     assert patched.json()["customer_reference"] == "PO-1"
     assert issued.status_code == 200
     assert issued.json()["state"] == "issued" and issued.json()["number"]
 
 
-def test_an_issued_invoice_refuses_edits_with_a_clear_json_error(api, seller):
+def test_an_issued_invoice_refuses_edits_with_a_clear_json_error(accountant_api, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    response = api.patch(f"/api/invoices/{invoice.pk}/", {"customer_reference": "changed"}, format="json")
+    response = accountant_api.patch(f"/api/invoices/{invoice.pk}/", {"customer_reference": "changed"}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -226,29 +226,32 @@ def test_an_issued_invoice_refuses_edits_with_a_clear_json_error(api, seller):
     assert invoice.customer_reference == ""
 
 
-def test_record_payments_until_paid(api, seller):
+def test_record_payments_until_paid(accountant_api, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    part = api.post("/api/payments/", {"invoice": invoice.pk, "amount": {"amount": "100.00", "currency": "EUR"}},
+    part = accountant_api.post("/api/payments/",
+                               {"invoice": invoice.pk, "amount": {"amount": "100.00", "currency": "EUR"}},
                     format="json")
-    rest = api.post("/api/payments/", {"invoice": invoice.pk, "amount": {"amount": "138.00", "currency": "EUR"},
+    rest = accountant_api.post("/api/payments/",
+                               {"invoice": invoice.pk, "amount": {"amount": "138.00", "currency": "EUR"},
                                        "method": "card", "reference": "TX-9"}, format="json")
 
     assert part.status_code == 201, part.json()
     assert part.json()["amount"] == {"amount": "100.00", "currency": "EUR"}
-    assert api.get(f"/api/invoices/{invoice.pk}/").json()["state"] == "paid"
+    assert accountant_api.get(f"/api/invoices/{invoice.pk}/").json()["state"] == "paid"
     assert rest.json()["method"] == "card"
-    assert [p["id"] for p in api.get(f"/api/payments/?invoice={invoice.pk}").json()["results"]] == [
+    assert [p["id"] for p in accountant_api.get(f"/api/payments/?invoice={invoice.pk}").json()["results"]] == [
         rest.json()["id"], part.json()["id"]]
 
 
-def test_a_payment_on_a_draft_or_in_another_currency_is_refused(api, seller):
+def test_a_payment_on_a_draft_or_in_another_currency_is_refused(accountant_api, seller):
     draft = factories.invoice(owner=seller)
     issued = factories.invoice(owner=seller, issued=True)
 
-    on_draft = api.post("/api/payments/", {"invoice": draft.pk, "amount": {"amount": "10", "currency": "EUR"}},
+    on_draft = accountant_api.post("/api/payments/",
+                                   {"invoice": draft.pk, "amount": {"amount": "10", "currency": "EUR"}},
                         format="json")
-    wrong_currency = api.post("/api/payments/", {"invoice": issued.pk,
+    wrong_currency = accountant_api.post("/api/payments/", {"invoice": issued.pk,
                                                  "amount": {"amount": "10", "currency": "USD"}}, format="json")
 
     assert on_draft.status_code == 400 and "payments can only be recorded" in on_draft.json()["detail"]
@@ -256,14 +259,15 @@ def test_a_payment_on_a_draft_or_in_another_currency_is_refused(api, seller):
     assert not Payment.objects.exists()
 
 
-def test_credit_note_cancels_a_fully_credited_invoice(api, seller):
+def test_credit_note_cancels_a_fully_credited_invoice(accountant_api, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    response = api.post(f"/api/invoices/{invoice.pk}/credit-note/", {"reason": "Wrong customer"}, format="json")
+    response = accountant_api.post(f"/api/invoices/{invoice.pk}/credit-note/",
+                                   {"reason": "Wrong customer"}, format="json")
 
     assert response.status_code == 201, response.json()
     assert response.json()["kind"] == "credit_note" and response.json()["credit_of"] == invoice.pk
-    assert api.get(f"/api/invoices/{invoice.pk}/").json()["state"] == "cancelled"
+    assert accountant_api.get(f"/api/invoices/{invoice.pk}/").json()["state"] == "cancelled"
 
 
 def test_invoices_and_payments_of_another_team_are_invisible(other_api, seller):
@@ -272,7 +276,7 @@ def test_invoices_and_payments_of_another_team_are_invisible(other_api, seller):
 
     from invoices.services import payment_record
 
-    payment = payment_record(invoice=invoice, actor=seller, amount=Money("10.00", "EUR"))
+    payment = payment_record(invoice=invoice, actor=factories.accountant(), amount=Money("10.00", "EUR"))
 
     assert other_api.get(f"/api/invoices/{invoice.pk}/").status_code == 404
     assert other_api.get(f"/api/payments/{payment.pk}/").status_code == 404
@@ -289,11 +293,11 @@ def test_the_accountant_sees_invoices_of_every_team(accountant_api, seller):
     assert accountant_api.get("/api/leads/").json()["results"] == []
 
 
-def test_invoice_list_is_bounded(api, seller, django_assert_max_num_queries):
+def test_invoice_list_is_bounded(accountant_api, seller, django_assert_max_num_queries):
     for _ in range(3):
         factories.invoice(owner=seller, issued=True)
 
     with django_assert_max_num_queries(6):
-        response = api.get("/api/invoices/")
+        response = accountant_api.get("/api/invoices/")
 
     assert len(response.json()["results"]) == 3

@@ -117,7 +117,7 @@ def test_mark_won(api, seller):
     assert response.json()["state"] == "won"
 
 
-def test_mark_lost_needs_a_reason_then_reopen(api, seller):
+def test_mark_lost_needs_a_reason_then_reopen(api, seller, manager):
     deal = factories.opportunity(owner=seller)
     price = LostReason.objects.get(code="price", team=None)
 
@@ -125,7 +125,12 @@ def test_mark_lost_needs_a_reason_then_reopen(api, seller):
     lost = api.post(f"/api/opportunities/{deal.pk}/mark-lost/", {"reason": price.pk, "note": "Too dear"},
                     format="json")
     edit_closed = api.patch(f"/api/opportunities/{deal.pk}/", {"name": "Renamed"}, format="json")
-    reopened = api.post(f"/api/opportunities/{deal.pk}/reopen/")
+    seller_reopen = api.post(f"/api/opportunities/{deal.pk}/reopen/")  # only managers reopen
+    # The API answers a role refusal like any refused rule (400, "refused"); a 403 would be more precise.
+    assert seller_reopen.status_code == 400 and "Your role does not allow this" in seller_reopen.json()["detail"]
+    from tests.api.conftest import token_client  # noqa: PLC0415
+
+    reopened = token_client(manager).post(f"/api/opportunities/{deal.pk}/reopen/")
 
     assert refused.status_code == 400 and refused.json()["detail"] == "Choose why this deal was lost."
     assert (lost.json()["state"], lost.json()["lost_reason"]) == ("lost", price.pk)

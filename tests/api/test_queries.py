@@ -19,7 +19,7 @@ def _records(owner, count: int) -> None:
     for _ in range(count):
         # A company of its own each, so that qualifying creates a new account (and contact) every time.
         invoice = factories.invoice(owner=owner, issued=True, company=factories.AccountFactory.build().name + " X")
-        payment_record(invoice=invoice, actor=owner, amount=Money("10.00", "EUR"))
+        payment_record(invoice=invoice, actor=factories.accountant(), amount=Money("10.00", "EUR"))
         Activity.objects.create(target=invoice, owner=owner, kind=ActivityKind.NOTE, subject="Sent")
         Activity.objects.create(target=invoice.order.opportunity, owner=owner, kind=ActivityKind.CALL,
                                 subject="Call")

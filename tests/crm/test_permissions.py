@@ -1,14 +1,22 @@
-"""crm.permissions.scope(): who sees which record. Every page, list and export relies on it."""
+"""crm.permissions: who sees which record (scope) and who may do what (require), and the grants per role."""
 
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.urls import reverse
+from django.utils import translation
+from djmoney.money import Money
 
-from crm.permissions import scope
+from crm.permissions import NotAllowed, allowed, require, scope
+from crm.roles import ADMIN_APPS
+from crm.workflow import DomainError
 from invoices.models import Invoice
+from invoices.services import payment_record
 from leads.models import Lead
+from leads.services import lead_update
 from opportunities.models import Opportunity
+from opportunities.services import opportunity_lose, opportunity_reopen, opportunity_win
 from orders.models import Order
 from quotes.models import Quote
 from tests import factories
@@ -124,3 +132,153 @@ def test_scope_composes_with_other_filters(world, seller):
     assert list(Lead.objects.filter(state="qualified").visible_to(seller).order_by("pk")) == [
         world.mine.lead, world.teammates.lead
     ]
+
+
+# --- the query behind scope() ----------------------------------------------------------------------------------------
+def test_scope_filters_on_the_records_own_columns_without_joins_or_subqueries(world, seller, manager):
+    for user in (seller, manager):
+        sql = str(Lead.objects.visible_to(user).query).upper()
+        assert "JOIN" not in sql and sql.count("SELECT") == 1, sql
+
+
+def test_the_users_teams_are_read_once_per_request(world, seller, django_assert_num_queries):
+    user = type(seller).objects.get(pk=seller.pk)  # a fresh user object, as each request loads one
+    with django_assert_num_queries(3):  # the roles, the teams (one UNION query), the leads
+        list(Lead.objects.visible_to(user))
+    with django_assert_num_queries(1):  # a second list on the same page: only the rows
+        list(Opportunity.objects.visible_to(user))
+
+
+def test_a_manager_without_team_membership_sees_the_managed_team_only(world, manager, other_team_seller):
+    assert world.other.lead.pk not in visible(Lead, manager)
+    assert world.mine.lead.pk in visible(Lead, manager)
+
+
+# --- require(): who may do what ---------------------------------------------------------------------------------------
+def test_require_refuses_a_role_without_the_permission_with_a_clear_message(seller):
+    with pytest.raises(NotAllowed, match="Your role does not allow this: Issue invoices") as refused:
+        require(seller, "invoices.issue_invoice")
+    assert isinstance(refused.value, DomainError)  # views show it like any refused business rule
+    assert refused.value.permission == "invoices.issue_invoice"
+
+
+def test_require_lets_the_system_superusers_and_granted_roles_through(accountant, manager):
+    require(None, "invoices.issue_invoice")  # beat tasks and management commands act as the system
+    require(accountant, "invoices.issue_invoice")
+    require(manager, "opportunities.reopen_opportunity")
+    require(factories.UserFactory(is_superuser=True), "opportunities.reopen_opportunity")
+
+
+def test_an_inactive_user_may_do_nothing(accountant):
+    accountant.is_active = False
+    assert not allowed(accountant, "invoices.issue_invoice")
+
+
+def test_the_refusal_is_translated(seller):
+    with translation.override("de"), pytest.raises(NotAllowed, match="Rechnungen ausstellen"):
+        require(seller, "invoices.issue_invoice")
+
+
+# --- the grants per role ---------------------------------------------------------------------------------------------
+def perms_of(role: str) -> set[str]:
+    return {
+        f"{app}.{codename}"
+        for app, codename in Group.objects.get(name=role).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+def test_only_accountants_issue_invoices_record_payments_and_credit():
+    money_moves = {"invoices.issue_invoice", "invoices.record_payment", "invoices.credit_invoice"}
+    assert money_moves <= perms_of("accountant")
+    assert not money_moves & perms_of("seller")
+    assert not money_moves & perms_of("sales_manager")
+
+
+def test_only_managers_reopen_lost_deals_and_change_pipelines():
+    assert {"opportunities.reopen_opportunity", "opportunities.change_stage"} <= perms_of("sales_manager")
+    assert not {"opportunities.reopen_opportunity", "opportunities.change_stage"} & perms_of("seller")
+    assert "opportunities.reopen_opportunity" not in perms_of("accountant")
+
+
+def test_accountants_hold_no_pipeline_permission_at_all():
+    assert not {perm for perm in perms_of("accountant") if perm.split(".")[0] in ("leads", "opportunities")}
+    quote_perms = {perm for perm in perms_of("accountant") if perm.startswith("quotes.")}
+    assert quote_perms == {"quotes.view_quote"}
+
+
+def test_sellers_work_the_whole_pipeline():
+    assert {
+        "leads.qualify_lead", "leads.disqualify_lead", "opportunities.move_opportunity",
+        "opportunities.win_opportunity", "opportunities.lose_opportunity", "quotes.send_quote", "quotes.accept_quote",
+        "orders.fulfil_order",
+        "invoices.add_invoice",
+    } <= perms_of("seller")
+
+
+def test_the_admin_group_holds_every_permission_of_our_apps():
+    ours = set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS).values_list("codename", flat=True))
+    assert {perm.split(".")[1] for perm in perms_of("admin")} == ours
+
+
+def test_every_transition_permission_is_granted_to_some_role():
+    granted = perms_of("seller") | perms_of("sales_manager") | perms_of("accountant")
+    for model in (Lead, Opportunity, Quote, Order, Invoice):
+        for codename, _label in model._meta.permissions:
+            assert f"{model._meta.app_label}.{codename}" in granted, codename
+
+
+# --- the services refuse, whatever path calls them --------------------------------------------------------------
+def test_a_seller_cannot_record_a_payment_and_nothing_is_written(seller):
+    invoice = factories.invoice(owner=seller, issued=True)
+    with pytest.raises(NotAllowed):
+        payment_record(invoice=invoice, actor=seller, amount=Money("10.00", "EUR"))
+    invoice.refresh_from_db()
+    assert invoice.state == "issued" and not invoice.payments.exists()
+
+
+def test_a_seller_cannot_reopen_a_lost_deal_but_the_manager_can(seller, manager):
+    opportunity = factories.opportunity(owner=seller)
+    opportunity = opportunity_lose(opportunity=opportunity, actor=seller, reason="price")
+    with pytest.raises(NotAllowed):
+        opportunity_reopen(opportunity=opportunity, actor=seller)
+    opportunity.refresh_from_db()
+    assert opportunity.state == "lost"
+    assert opportunity_reopen(opportunity=opportunity, actor=manager).state == "open"
+
+
+def test_an_accountant_cannot_change_a_pipeline_record_even_in_scope(seller, accountant):
+    lead = factories.lead(owner=seller)
+    with pytest.raises(NotAllowed):
+        lead_update(lead=lead, actor=accountant, company="Changed")
+    with pytest.raises(NotAllowed):
+        opportunity_win(opportunity=factories.opportunity(owner=seller), actor=accountant)
+    lead.refresh_from_db()
+    assert lead.company != "Changed"
+
+
+# --- admin --------------------------------------------------------------------------------------------------
+def test_admin_querysets_are_scoped(world, seller, rf):
+    from django.contrib import admin as django_admin  # noqa: PLC0415
+
+    request = rf.get("/admin/")
+    request.user = seller
+    for model in (Lead, Opportunity, Quote, Order, Invoice):
+        model_admin = django_admin.site._registry[model]
+        assert set(model_admin.get_queryset(request).values_list("pk", flat=True)) == visible(model, seller), model
+
+
+def test_an_admin_action_obeys_the_permissions(client, seller):
+    # Admin access and Django's "change invoice", but not the accountant's "issue invoices".
+    staff = factories.UserFactory(role="seller", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="change_invoice"))
+    invoice = factories.invoice(owner=seller)
+    client.force_login(staff)
+
+    response = client.post(reverse("admin:invoices_invoice_changelist"),
+                           {"action": "issue_invoices", "_selected_action": [invoice.pk]}, follow=True)
+
+    assert "Your role does not allow this" in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.state == "draft" and invoice.number is None

@@ -50,6 +50,11 @@ def seller(team):
 
 
 @pytest.fixture
+def accountant(db):
+    return factories.UserFactory(role="accountant", first_name="Alex", last_name="Accountant")
+
+
+@pytest.fixture
 def tax_rate(db):
     return factories.TaxRateFactory(name="VAT 19 %", percent=Decimal("19.00"))
 
@@ -88,7 +93,8 @@ def expect_pdf(response: APIResponse) -> None:
     assert response.body().startswith(b"%PDF")
 
 
-def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, seller, product, tax_rate) -> None:
+def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, seller, accountant, product,
+                                              tax_rate) -> None:
     # The live server thread uses the same Celery app object: eager mode must be on for it too.
     assert celery_app.conf.task_always_eager
     # The issue button asks for confirmation; Playwright would dismiss the dialog by default.
@@ -244,9 +250,14 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, se
     invoice = Invoice.objects.get(order=order)
     expect(page.get_by_role("heading", name=re.compile("Draft invoice"))).to_be_visible()
     expect(flash(page, "Draft invoice created: check it and issue it.")).to_be_visible()
+    # Only accountants issue invoices: the seller's button is disabled and says so.
+    expect(page.get_by_test_id("issue-disabled")).to_have_attribute("title", "Only accountants issue invoices.")
     shot("invoice-draft")
 
-    # --- Issue, download the PDF ------------------------------------------------------------------------
+    # --- The accountant issues it and downloads the PDF ---------------------------------------------------
+    page.context.clear_cookies()
+    log_in(page, accountant)
+    page.goto(f"/invoices/{invoice.pk}/")
     page.get_by_test_id("actions").get_by_role("button", name="Issue").click()
     number = f"INV-{year}-00001"
     expect(page.get_by_role("heading", name=re.compile(rf"Invoice {number}"))).to_be_visible()
@@ -273,7 +284,7 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, se
 
     page.get_by_test_id("actions").get_by_role("link", name="Record payment").click()
     form = page.get_by_test_id("payment-form")
-    # The amount defaults to the balance due: the seller only confirms.
+    # The amount defaults to the balance due: the accountant only confirms.
     expect(form.get_by_label("Amount")).to_have_value(re.compile(r"^197\.50*$"))
     form.get_by_role("button", name="Record payment").click()
     expect(flash(page, re.compile(r"Payment of .*197\.50 recorded\."))).to_be_visible()
@@ -290,6 +301,9 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, se
     expect(history(page)).to_contain_text("Record part payment")
     expect(history(page)).to_contain_text("Mark paid")
 
+    # Back to the seller: the pipeline records are sales' (an accountant gets a 404 on them).
+    page.context.clear_cookies()
+    log_in(page, seller)
     page.goto(f"/orders/{order.pk}/")
     for label in ("Start fulfilment", "Mark fulfilled", "Created"):
         expect(history(page)).to_contain_text(label)
@@ -346,11 +360,11 @@ def test_a_manager_views_the_pipeline_report(page: Page, shot, seller, manager) 
     shot("pipeline-report")
 
 
-def test_a_refused_payment_shows_why_and_books_nothing(page: Page, shot, seller) -> None:
+def test_a_refused_payment_shows_why_and_books_nothing(page: Page, shot, seller, accountant) -> None:
     # A payment in another currency than the invoice's is refused by the service. (Over-payments are not
     # used here: whether they are refused or kept as customer credit is a business rule that may change.)
     invoice = factories.invoice(owner=seller, issued=True)  # 2 lines of 100.00 EUR at 19 %: 238.00
-    log_in(page, seller)
+    log_in(page, accountant)
     page.goto(f"/invoices/{invoice.pk}/")
     page.get_by_test_id("actions").get_by_role("link", name="Record payment").click()
     form = page.get_by_test_id("payment-form")
@@ -359,7 +373,7 @@ def test_a_refused_payment_shows_why_and_books_nothing(page: Page, shot, seller)
     form.get_by_role("button", name="Record payment").click()
     alert = page.get_by_role("alert").filter(has_text="cannot be booked against it")
     expect(alert).to_have_text("The invoice is in EUR; a payment in USD cannot be booked against it.")
-    # What the seller typed is kept, and nothing was booked.
+    # What the accountant typed is kept, and nothing was booked.
     form = page.get_by_test_id("payment-form")
     expect(form.get_by_label("Amount")).to_have_value(re.compile(r"^50\.0*$"))
     expect(form.get_by_label("Currency")).to_have_value("USD")

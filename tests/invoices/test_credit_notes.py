@@ -49,7 +49,7 @@ def test_saving_a_legal_field_of_an_issued_invoice_raises_and_writes_nothing(inv
 def test_a_stale_instance_cannot_slip_a_change_through(seller):
     draft = factories.invoice(owner=seller)
     stale = Invoice.objects.get(pk=draft.pk)
-    invoice_issue(invoice=draft, actor=seller)
+    invoice_issue(invoice=draft, actor=factories.accountant())
     stale.billing_address = "Elsewhere"
 
     with pytest.raises(ImmutableInvoice):
@@ -75,17 +75,17 @@ def test_an_issued_invoice_cannot_be_deleted(invoice):
 
 
 def test_bookkeeping_fields_still_move_on_an_issued_invoice(invoice, seller):
-    payment_record(invoice=invoice, actor=seller, amount=eur("38.00"))
+    payment_record(invoice=invoice, actor=factories.accountant(), amount=eur("38.00"))
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.amount_paid == eur("38.00")
 
 
-def test_the_draft_service_and_form_refuse_an_issued_invoice(invoice, seller, seller_client):
+def test_the_draft_service_and_form_refuse_an_issued_invoice(invoice, seller, accountant_client):
     before = stored(invoice)
     with pytest.raises(DomainError, match="issued and cannot be changed"):
-        invoice_update_draft(invoice=invoice, actor=seller, billing_address="Elsewhere")
+        invoice_update_draft(invoice=invoice, actor=factories.accountant(), billing_address="Elsewhere")
 
-    response = seller_client.post(reverse("invoices:update", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:update", args=[invoice.pk]),
                                   {"billing_address": "Elsewhere", "customer_reference": "", "payment_term": ""},
                                   follow=True)
     assert "issued and cannot be changed" in response.content.decode()
@@ -102,7 +102,7 @@ def test_model_validation_reports_the_refusal(invoice):
 
 def test_a_draft_stays_editable(seller):
     draft = factories.invoice(owner=seller)
-    invoice_update_draft(invoice=draft, actor=seller, billing_address="New address")
+    invoice_update_draft(invoice=draft, actor=factories.accountant(), billing_address="New address")
     draft.refresh_from_db()
     assert draft.billing_address == "New address"
 
@@ -110,7 +110,7 @@ def test_a_draft_stays_editable(seller):
 # --- credit notes ---------------------------------------------------------------------------------------------
 
 def test_a_full_credit_note_has_its_own_series_and_cancels_the_invoice(invoice, seller):
-    note = credit_note_create(invoice=invoice, actor=seller, reason="Wrong customer")
+    note = credit_note_create(invoice=invoice, actor=factories.accountant(), reason="Wrong customer")
 
     assert note.kind == InvoiceKind.CREDIT_NOTE and note.credit_of == invoice
     assert note.number.startswith("CN-") and note.number.endswith("-00001")
@@ -125,7 +125,8 @@ def test_a_full_credit_note_has_its_own_series_and_cancels_the_invoice(invoice, 
 
 
 def test_credit_note_numbers_are_gapless_in_their_own_series(seller):
-    notes = [credit_note_create(invoice=factories.invoice(owner=seller, issued=True), actor=seller, reason="x")
+    notes = [credit_note_create(invoice=factories.invoice(owner=seller, issued=True),
+                                actor=factories.accountant(), reason="x")
              for _ in range(3)]
     assert [n.number[-5:] for n in notes] == ["00001", "00002", "00003"]
     assert Sequence.objects.get(series="CN").last_value == 3
@@ -135,21 +136,21 @@ def test_credit_note_numbers_are_gapless_in_their_own_series(seller):
 def test_a_partial_credit_lowers_the_balance_and_keeps_the_invoice_open(invoice, seller):
     first = invoice.lines.order_by("position").first()
 
-    note = credit_note_create(invoice=invoice, actor=seller, reason="One item returned",
+    note = credit_note_create(invoice=invoice, actor=factories.accountant(), reason="One item returned",
                               quantities={first.pk: Decimal(1)})
 
     assert note.gross_total == eur("119.00")
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.ISSUED and invoice.balance_due == eur("119.00")
-    payment_record(invoice=invoice, actor=seller, amount=eur("119.00"))
+    payment_record(invoice=invoice, actor=factories.accountant(), amount=eur("119.00"))
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PAID
 
 
 def test_partial_credits_add_up_to_a_cancellation(invoice, seller):
     a, b = invoice.lines.order_by("position")
-    credit_note_create(invoice=invoice, actor=seller, reason="first", quantities={a.pk: Decimal(1)})
-    credit_note_create(invoice=invoice, actor=seller, reason="second", quantities={b.pk: Decimal(1)})
+    credit_note_create(invoice=invoice, actor=factories.accountant(), reason="first", quantities={a.pk: Decimal(1)})
+    credit_note_create(invoice=invoice, actor=factories.accountant(), reason="second", quantities={b.pk: Decimal(1)})
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.CANCELLED
 
@@ -158,28 +159,29 @@ def test_partial_credits_add_up_to_a_cancellation(invoice, seller):
 def test_crediting_more_than_was_invoiced_is_refused_and_writes_nothing(invoice, seller, quantity):
     line = invoice.lines.first()
     with pytest.raises(DomainError, match="cannot be credited"):
-        credit_note_create(invoice=invoice, actor=seller, reason="x", quantities={line.pk: Decimal(quantity)})
+        credit_note_create(invoice=invoice, actor=factories.accountant(), reason="x",
+                           quantities={line.pk: Decimal(quantity)})
     assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
     assert not Sequence.objects.filter(series="CN").exclude(last_value=0).exists()
 
 
 def test_credit_note_refusals(invoice, seller):
     with pytest.raises(DomainError, match="Say why"):
-        credit_note_create(invoice=invoice, actor=seller, reason="  ")
+        credit_note_create(invoice=invoice, actor=factories.accountant(), reason="  ")
     with pytest.raises(DomainError, match="only issued invoices"):
-        credit_note_create(invoice=factories.invoice(owner=seller), actor=seller, reason="x")
-    note = credit_note_create(invoice=invoice, actor=seller, reason="x")
+        credit_note_create(invoice=factories.invoice(owner=seller), actor=factories.accountant(), reason="x")
+    note = credit_note_create(invoice=invoice, actor=factories.accountant(), reason="x")
     with pytest.raises(DomainError, match="cannot itself be credited"):
-        credit_note_create(invoice=note, actor=seller, reason="x")
+        credit_note_create(invoice=note, actor=factories.accountant(), reason="x")
     with pytest.raises(DomainError, match="only issued invoices"):
-        credit_note_create(invoice=invoice, actor=seller, reason="again")
+        credit_note_create(invoice=invoice, actor=factories.accountant(), reason="again")
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
 
 
 def test_crediting_a_paid_invoice_holds_the_refund_as_customer_credit(invoice, seller):
-    payment_record(invoice=invoice, actor=seller, amount=eur("238.00"))
+    payment_record(invoice=invoice, actor=factories.accountant(), amount=eur("238.00"))
 
-    credit_note_create(invoice=invoice, actor=seller, reason="Cancelled after payment")
+    credit_note_create(invoice=invoice, actor=factories.accountant(), reason="Cancelled after payment")
 
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.CANCELLED
@@ -192,30 +194,30 @@ def test_cancel_only_through_a_credit_note(invoice, seller):
 
 
 def test_payments_on_a_credit_note_are_refused(invoice, seller):
-    note = credit_note_create(invoice=invoice, actor=seller, reason="x")
+    note = credit_note_create(invoice=invoice, actor=factories.accountant(), reason="x")
     with pytest.raises(DomainError, match="payments can only be recorded"):
-        payment_record(invoice=note, actor=seller, amount=eur("1.00"))
+        payment_record(invoice=note, actor=factories.accountant(), amount=eur("1.00"))
 
 
-def test_credit_note_page_flow(invoice, seller_client):
+def test_credit_note_page_flow(invoice, accountant_client):
     line = invoice.lines.first()
     other = invoice.lines.exclude(pk=line.pk).get()
-    page = seller_client.get(invoice.get_absolute_url()).content.decode()
+    page = accountant_client.get(invoice.get_absolute_url()).content.decode()
     assert "Issue a credit note" in page
 
-    response = seller_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
                                   {"reason": "Damaged", f"qty_{line.pk}": "1", f"qty_{other.pk}": "0"})
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert response.status_code == 302 and response.url == note.get_absolute_url()
-    note_page = seller_client.get(note.get_absolute_url()).content.decode()
+    note_page = accountant_client.get(note.get_absolute_url()).content.decode()
     assert "Credit note" in note_page and invoice.number in note_page
-    assert note.number in seller_client.get(invoice.get_absolute_url()).content.decode()
+    assert note.number in accountant_client.get(invoice.get_absolute_url()).content.decode()
 
 
-def test_credit_note_page_refusal_shows_the_error_and_writes_nothing(invoice, seller_client):
+def test_credit_note_page_refusal_shows_the_error_and_writes_nothing(invoice, accountant_client):
     line = invoice.lines.first()
-    response = seller_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
+    response = accountant_client.post(reverse("invoices:credit_note", args=[invoice.pk]),
                                   {"reason": "Too much", f"qty_{line.pk}": "5"})
     assert response.status_code == 400
     assert "cannot be credited" in response.content.decode()

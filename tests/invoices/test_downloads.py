@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def invoice(seller, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invoice = invoice_issue(invoice=factories.invoice(owner=seller), actor=seller)
+        invoice = invoice_issue(invoice=factories.invoice(owner=seller), actor=factories.accountant())
     invoice.refresh_from_db()
     return invoice
 

@@ -40,7 +40,7 @@ def invoice(seller, django_capture_on_commit_callbacks):
                                is_default=True)
     draft = factories.invoice(owner=seller, company="Kunde & Partner AG")
     with django_capture_on_commit_callbacks(execute=True):
-        issued = invoice_issue(invoice=draft, actor=seller)
+        issued = invoice_issue(invoice=draft, actor=factories.accountant())
     return Invoice.objects.get(pk=issued.pk)
 
 
@@ -97,7 +97,7 @@ def test_pdf_is_frozen_and_not_re_rendered(invoice):
 
 
 def test_credit_note_and_down_payment_xml_are_valid(invoice, seller):
-    note = credit_note_create(invoice=invoice, actor=seller, reason="Returned goods")
+    note = credit_note_create(invoice=invoice, actor=factories.accountant(), reason="Returned goods")
     xml = documents.facturx_xml(note)
     assert b"<ram:TypeCode>381</ram:TypeCode>" in xml and invoice.number.encode() in xml
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931") and cii_errors(xml) == []
@@ -105,17 +105,19 @@ def test_credit_note_and_down_payment_xml_are_valid(invoice, seller):
     assert etree.fromstring(ubl).tag.endswith("CreditNote") and ubl_errors(ubl) == []
 
     order = factories.order(owner=seller)
-    down = invoice_issue(invoice=invoice_create_from_order(order=order, actor=seller, mode="down_payment",
-                                                           percent=Decimal(30)), actor=seller)
+    down = invoice_issue(invoice=invoice_create_from_order(order=order, actor=factories.accountant(),
+                         mode="down_payment",
+                                                           percent=Decimal(30)), actor=factories.accountant())
     xml = documents.facturx_xml(down)
     assert b"<ram:TypeCode>386</ram:TypeCode>" in xml and cii_errors(xml) == []
 
 
 def test_final_invoice_with_a_deduction_is_valid(seller):
     order = factories.order(owner=seller, fulfilled=True)
-    invoice_issue(invoice=invoice_create_from_order(order=order, actor=seller, mode="down_payment",
-                                                    amount=Decimal("100.00")), actor=seller)
-    final = invoice_issue(invoice=invoice_create_from_order(order=order, actor=seller), actor=seller)
+    invoice_issue(invoice=invoice_create_from_order(order=order, actor=factories.accountant(), mode="down_payment",
+                                                    amount=Decimal("100.00")), actor=factories.accountant())
+    final = invoice_issue(invoice=invoice_create_from_order(order=order, actor=factories.accountant()),
+                          actor=factories.accountant())
     xml = documents.facturx_xml(final)
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931") and cii_errors(xml) == []
     assert ubl_errors(documents.ubl_xml(final)) == []

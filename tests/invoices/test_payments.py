@@ -36,7 +36,7 @@ def test_payment_term_gives_both_dates_and_amounts(seller, seller_client, skonto
     day = timezone.localdate()
     invoice = factories.invoice(owner=seller)
     assert invoice.payment_term == skonto
-    invoice = invoice_issue(invoice=invoice, actor=seller, issue_date=day)
+    invoice = invoice_issue(invoice=invoice, actor=factories.accountant(), issue_date=day)
 
     assert invoice.due_date == day + timedelta(days=14)
     assert invoice.discount_due_date == day + timedelta(days=10)
@@ -48,10 +48,10 @@ def test_payment_term_gives_both_dates_and_amounts(seller, seller_client, skonto
 def test_several_part_payments_then_paid(seller):
     invoice = factories.invoice(owner=seller, issued=True)
     for amount in ("100.00", "100.00"):
-        payment_record(invoice=invoice, actor=seller, amount=eur(amount))
+        payment_record(invoice=invoice, actor=factories.accountant(), amount=eur(amount))
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.balance_due == eur("38.00")
-    payment_record(invoice=invoice, actor=seller, amount=eur("38.00"))
+    payment_record(invoice=invoice, actor=factories.accountant(), amount=eur("38.00"))
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PAID and invoice.balance_due == eur("0.00")
     assert not CustomerCredit.objects.exists()
@@ -60,26 +60,27 @@ def test_several_part_payments_then_paid(seller):
 def test_wrong_currency_is_refused_and_nothing_written(seller):
     invoice = factories.invoice(owner=seller, issued=True)
     with pytest.raises(DomainError, match="a payment in USD cannot be booked"):
-        payment_record(invoice=invoice, actor=seller, amount=Money("238.00", "USD"))
+        payment_record(invoice=invoice, actor=factories.accountant(), amount=Money("238.00", "USD"))
     assert not Payment.objects.exists() and not CustomerCredit.objects.exists()
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.ISSUED
 
 
-def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, seller_client):
+def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, accountant_client):
     first = factories.invoice(owner=seller, issued=True)
-    payment_record(invoice=first, actor=seller, amount=eur("300.00"))
+    payment_record(invoice=first, actor=factories.accountant(), amount=eur("300.00"))
     account = first.account
     assert customer_credit_balance(account.pk, "EUR") == eur("62.00")
 
     order = factories.order(owner=seller, fulfilled=True)
     type(order).objects.filter(pk=order.pk).update(account=account)
     order.refresh_from_db()
-    second = invoice_issue(invoice=invoice_create_from_order(order=order, actor=seller), actor=seller)
-    page = seller_client.get(second.get_absolute_url()).content.decode()
+    second = invoice_issue(invoice=invoice_create_from_order(order=order, actor=factories.accountant()),
+                           actor=factories.accountant())
+    page = accountant_client.get(second.get_absolute_url()).content.decode()
     assert "Use credit to pay" in page and "62.00" in page
 
-    response = seller_client.post(reverse("invoices:apply_credit", args=[second.pk]))
+    response = accountant_client.post(reverse("invoices:apply_credit", args=[second.pk]))
 
     assert response.status_code == 302
     second.refresh_from_db()
@@ -91,12 +92,12 @@ def test_over_payment_becomes_credit_that_pays_the_next_invoice(seller, seller_c
 def test_applying_credit_without_any_is_refused(seller):
     invoice = factories.invoice(owner=seller, issued=True)
     with pytest.raises(DomainError, match="has no credit"):
-        customer_credit_apply(invoice=invoice, actor=seller)
+        customer_credit_apply(invoice=invoice, actor=factories.accountant())
     assert not Payment.objects.exists()
 
 
 def test_balance_due_is_shown_on_the_page(seller, seller_client):
     invoice = factories.invoice(owner=seller, issued=True)
-    payment_record(invoice=invoice, actor=seller, amount=eur("38.00"))
+    payment_record(invoice=invoice, actor=factories.accountant(), amount=eur("38.00"))
     page = seller_client.get(invoice.get_absolute_url()).content.decode()
     assert 'data-testid="balance-due"' in page and "200.00" in page

@@ -46,23 +46,23 @@ def test_list_filters_overdue_and_open(seller_client, seller):
     assert overdue.number in open_page and reverse("invoices:detail", args=[draft.pk]) not in open_page
 
 
-def test_draft_detail_shows_draft_and_issue_button(seller_client, seller):
+def test_draft_detail_shows_draft_and_issue_button(accountant_client, seller):
     invoice = factories.invoice(owner=seller)
 
-    page = seller_client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
+    page = accountant_client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
 
     assert "Draft invoice" in page
     assert reverse("invoices:issue", args=[invoice.pk]) in page
     assert 'data-testid="payment-form"' not in page
 
 
-def test_issue_assigns_sequential_numbers(seller_client, seller):
+def test_issue_assigns_sequential_numbers(accountant_client, seller):
     first, second = factories.invoice(owner=seller), factories.invoice(owner=seller)
     year = timezone.localdate().year
 
-    seller_client.post(reverse("invoices:issue", args=[first.pk]))
-    seller_client.post(reverse("invoices:issue", args=[second.pk]))
-    again = seller_client.post(reverse("invoices:issue", args=[first.pk]), follow=True)
+    accountant_client.post(reverse("invoices:issue", args=[first.pk]))
+    accountant_client.post(reverse("invoices:issue", args=[second.pk]))
+    again = accountant_client.post(reverse("invoices:issue", args=[first.pk]), follow=True)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -73,55 +73,55 @@ def test_issue_assigns_sequential_numbers(seller_client, seller):
     assert first.number == f"INV-{year}-00001"
 
 
-def test_full_payment_marks_paid_and_shows_in_history(seller_client, seller):
+def test_full_payment_marks_paid_and_shows_in_history(accountant_client, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    response = pay(seller_client, invoice, reference="Bank 123")
+    response = pay(accountant_client, invoice, reference="Bank 123")
 
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.state == "paid"
-    page = seller_client.get(response.url).content.decode()
+    page = accountant_client.get(response.url).content.decode()
     assert "Payment of €238.00 received" in page and "Bank 123" in page
 
 
-def test_payment_form_defaults_to_balance_due(seller_client, seller):
+def test_payment_form_defaults_to_balance_due(accountant_client, seller):
     invoice = factories.invoice(owner=seller, issued=True)
-    pay(seller_client, invoice, amount="38.00")
+    pay(accountant_client, invoice, amount="38.00")
 
-    page = seller_client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
+    page = accountant_client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
 
     assert 'value="200.00"' in page
     invoice.refresh_from_db()
     assert invoice.state == "partially_paid" and invoice.balance_due.amount == Decimal("200.00")
 
 
-def test_overpayment_is_held_as_credit_and_shown(seller_client, seller):
+def test_overpayment_is_held_as_credit_and_shown(accountant_client, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    response = pay(seller_client, invoice, amount="500.00")
+    response = pay(accountant_client, invoice, amount="500.00")
 
     assert response.status_code == 302
-    page = seller_client.get(invoice.get_absolute_url()).content.decode()
+    page = accountant_client.get(invoice.get_absolute_url()).content.decode()
     assert "Customer credit" in page
     assert "262.00" in page  # 500.00 paid on 238.00
     invoice.refresh_from_db()
     assert invoice.state == "paid"
 
 
-def test_wrong_currency_is_refused(seller_client, seller):
+def test_wrong_currency_is_refused(accountant_client, seller):
     invoice = factories.invoice(owner=seller, issued=True)
 
-    response = pay(seller_client, invoice, currency="USD")
+    response = pay(accountant_client, invoice, currency="USD")
 
     assert "a payment in USD cannot be booked" in response.content.decode()
     assert not Payment.objects.exists()
 
 
-def test_payment_on_a_draft_is_refused(seller_client, seller):
+def test_payment_on_a_draft_is_refused(accountant_client, seller):
     invoice = factories.invoice(owner=seller)
 
-    response = pay(seller_client, invoice)
+    response = pay(accountant_client, invoice)
 
     assert "payments can only be recorded on issued invoices" in response.content.decode()
     assert not Payment.objects.exists()

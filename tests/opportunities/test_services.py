@@ -313,10 +313,10 @@ def test_lose_is_refused_unless_open(seller, make):
     assert opportunity.state == state
 
 
-def test_reopen_brings_a_lost_deal_back_at_its_stage_probability(seller):
+def test_reopen_brings_a_lost_deal_back_at_its_stage_probability(seller, manager):
     opportunity = lost(seller)
 
-    opportunity = opportunity_reopen(opportunity=opportunity, actor=seller)
+    opportunity = opportunity_reopen(opportunity=opportunity, actor=manager)
 
     assert opportunity.state == OpportunityState.OPEN
     assert opportunity.probability == opportunity.stage.probability
@@ -325,12 +325,12 @@ def test_reopen_brings_a_lost_deal_back_at_its_stage_probability(seller):
 
 
 @pytest.mark.parametrize("make", [open_, won])
-def test_reopen_is_refused_unless_lost(seller, make):
+def test_reopen_is_refused_unless_lost(seller, manager, make):
     opportunity = make(seller)
     state, logs = opportunity.state, log_count(opportunity)
 
     with pytest.raises(TransitionError, match="Reopen"):
-        opportunity_reopen(opportunity=opportunity, actor=seller)
+        opportunity_reopen(opportunity=opportunity, actor=manager)
 
     opportunity.refresh_from_db()
     assert opportunity.state == state

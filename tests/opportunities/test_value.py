@@ -114,12 +114,12 @@ def test_a_reason_is_mandatory_unless_the_team_says_otherwise(seller, team):
     assert opp.state == "lost" and opp.lost_reason is None
 
 
-def test_reopen_clears_reason_and_competitor(seller):
+def test_reopen_clears_reason_and_competitor(seller, manager):
     rival = Competitor.objects.create(name="Rival AG")
     opp = opportunity_lose(opportunity=factories.opportunity(owner=seller), actor=seller, reason="competitor",
                            lost_to=rival)
 
     from opportunities.services import opportunity_reopen
 
-    opp = opportunity_reopen(opportunity=opp, actor=seller)
+    opp = opportunity_reopen(opportunity=opp, actor=manager)
     assert (opp.state, opp.lost_reason, opp.lost_to) == ("open", None, None)

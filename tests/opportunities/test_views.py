@@ -172,7 +172,7 @@ def test_mark_lost_needs_a_reason(seller_client, seller):
     assert opp.state == "open"
 
 
-def test_mark_lost_then_reopen(seller_client, seller):
+def test_mark_lost_then_reopen(seller_client, seller, manager):
     opp = factories.opportunity(owner=seller)
 
     price = LostReason.objects.get(code="price", team=None)
@@ -181,14 +181,18 @@ def test_mark_lost_then_reopen(seller_client, seller):
     assert opp.state == "lost"
     assert opp.lost_reason == price
 
+    refused = seller_client.post(reverse("opportunities:reopen", args=[opp.pk]))
+    assert refused.status_code == 403  # only managers reopen
+    seller_client.force_login(manager)
     seller_client.post(reverse("opportunities:reopen", args=[opp.pk]))
     opp.refresh_from_db()
     assert opp.state == "open"
 
 
-def test_reopen_a_won_deal_is_refused(seller_client, seller):
+def test_reopen_a_won_deal_is_refused(seller_client, seller, manager):
     opp = factories.opportunity(owner=seller)
     opportunity_win(opportunity=opp, actor=seller)
+    seller_client.force_login(manager)
 
     response = seller_client.post(reverse("opportunities:reopen", args=[opp.pk]), follow=True)
 
