@@ -114,10 +114,10 @@ def test_sending_a_quote_with_the_broker_down_keeps_the_pdf_pending_and_says_so(
 
 
 @broker_tests
-def test_requeue_with_the_broker_still_down_keeps_the_work_and_fails_loudly(seller, monkeypatch):
+def test_requeue_with_the_broker_still_down_keeps_the_work_and_fails_loudly(seller, accountant, monkeypatch):
     invoice = factories.invoice(owner=seller)  # broker fine so far (eager): the quote and order PDFs exist
     with break_broker(monkeypatch):
-        invoice_issue(invoice=invoice, actor=seller)  # commits; the render task cannot be queued
+        invoice_issue(invoice=invoice, actor=accountant)  # commits; the render task cannot be queued
         assert list(PendingTask.objects.values_list("task_name", "args")) == [
             ("invoices.tasks.render_invoice_pdf", [invoice.pk])
         ]
@@ -218,12 +218,23 @@ def case_for(kind: str, seller) -> Case:
     raise AssertionError(kind)
 
 
+def actor_for(kind: str, seller, accountant):
+    """Who fills in the form: payments are booked by accountants only (role permission), the rest by the seller."""
+    return accountant if kind == "payment" else seller
+
+
+def signed_in(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
 KINDS = ["lead", "quick lead", "lead activity", "opportunity activity", "quote", "order", "invoice", "payment"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_same_form_sent_twice_creates_one_record(seller_client, seller, kind):
+def test_the_same_form_sent_twice_creates_one_record(client, seller, accountant, kind):
+    seller_client = signed_in(client, actor_for(kind, seller, accountant))
     case = case_for(kind, seller)
     token = form_token(seller_client.get(case.page).content.decode(), case.action)
     data = {**case.data, "form_token": token}
@@ -239,8 +250,9 @@ def test_the_same_form_sent_twice_creates_one_record(seller_client, seller, kind
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["payment", "lead activity", "quote"])
-def test_without_the_token_the_same_post_twice_does_create_two(seller_client, seller, kind):
+def test_without_the_token_the_same_post_twice_does_create_two(client, seller, accountant, kind):
     """The control: these forms are not naturally idempotent, so the token is what prevents the duplicate."""
+    seller_client = signed_in(client, actor_for(kind, seller, accountant))
     case = case_for(kind, seller)
     seller_client.post(case.action, case.data)
     seller_client.post(case.action, case.data)
@@ -248,7 +260,8 @@ def test_without_the_token_the_same_post_twice_does_create_two(seller_client, se
 
 
 @pytest.mark.django_db
-def test_a_form_sent_back_with_errors_can_be_sent_again(seller_client, seller):
+def test_a_form_sent_back_with_errors_can_be_sent_again(client, seller, accountant):
+    seller_client = signed_in(client, accountant)
     case = case_for("payment", seller)
     token = form_token(seller_client.get(case.page).content.decode(), case.action)
 
@@ -262,7 +275,8 @@ def test_a_form_sent_back_with_errors_can_be_sent_again(seller_client, seller):
 
 
 @pytest.mark.django_db
-def test_a_damaged_token_is_refused_and_writes_nothing(seller_client, seller):
+def test_a_damaged_token_is_refused_and_writes_nothing(client, seller, accountant):
+    seller_client = signed_in(client, accountant)
     case = case_for("payment", seller)
     response = seller_client.post(case.action, {**case.data, "form_token": "not-a-token"})
     assert response.status_code == 400
@@ -294,10 +308,11 @@ def test_submit_buttons_are_disabled_by_a_static_script(client):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: runs on PostgreSQL in .ci/run")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("kind", ["payment", "invoice"])
-def test_the_same_form_sent_twice_at_once_creates_one_record(seller, kind):
+def test_the_same_form_sent_twice_at_once_creates_one_record(seller, accountant, kind):
     case = case_for(kind, seller)
+    actor = actor_for(kind, seller, accountant)
     reader = Client()
-    reader.force_login(seller)
+    reader.force_login(actor)
     token = form_token(reader.get(case.page).content.decode(), case.action)
     data = {**case.data, "form_token": token}
     barrier = threading.Barrier(2)
@@ -305,7 +320,7 @@ def test_the_same_form_sent_twice_at_once_creates_one_record(seller, kind):
 
     def submit(index: int) -> None:
         client = Client()
-        client.force_login(seller)
+        client.force_login(actor)
         try:
             barrier.wait(timeout=30)
             responses[index] = client.post(case.action, data)

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 expect.set_options(timeout=15_000)
 
 
-def test_a_double_click_on_record_payment_books_one_payment(page: Page, shot, seller) -> None:
+def test_a_double_click_on_record_payment_books_one_payment(page: Page, shot, seller, accountant) -> None:
     invoice = factories.invoice(owner=seller, issued=True)  # 238.00 EUR
-    log_in(page, seller)
+    log_in(page, accountant)  # only accountants record payments
     page.goto(f"/invoices/{invoice.pk}/")
     page.get_by_test_id("actions").get_by_role("link", name="Record payment").click()
     form = page.get_by_test_id("payment-form")
