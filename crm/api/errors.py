@@ -1,8 +1,8 @@
 """Every error the API returns is JSON with a human message: {"detail": "...", "code": "..."}.
 
-A refused business rule (DomainError) is a 400, or a 409 when the record's state does not allow the
-transition (it may have changed since the client loaded it). A record outside the user's scope is a 404
-exactly like one that does not exist, so the answer confirms nothing.
+A refused business rule (DomainError) is a 400, a step the user's role may not take a 403, or a 409 when
+the record's state does not allow the transition (it may have changed since the client loaded it). A record
+outside the user's scope is a 404 exactly like one that does not exist, so the answer confirms nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm.permissions import NotAllowed
 from crm.workflow import DomainError, TransitionError
 
 
@@ -37,6 +38,8 @@ def _first_message(errors: Any) -> str:
 
 
 def domain_error_response(exc: DomainError) -> Response:
+    if isinstance(exc, NotAllowed):  # the record is visible, the role may not do this: the same rule as the pages
+        return Response({"detail": str(exc), "code": "not_allowed"}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, TransitionError):
         return Response({"detail": str(exc), "code": "transition_not_allowed"}, status=status.HTTP_409_CONFLICT)
     return Response({"detail": str(exc), "code": "refused"}, status=status.HTTP_400_BAD_REQUEST)

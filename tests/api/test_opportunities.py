@@ -127,7 +127,7 @@ def test_mark_lost_needs_a_reason_then_reopen(api, seller, manager):
     edit_closed = api.patch(f"/api/opportunities/{deal.pk}/", {"name": "Renamed"}, format="json")
     seller_reopen = api.post(f"/api/opportunities/{deal.pk}/reopen/")  # only managers reopen
     # The API answers a role refusal like any refused rule (400, "refused"); a 403 would be more precise.
-    assert seller_reopen.status_code == 400 and "Your role does not allow this" in seller_reopen.json()["detail"]
+    assert seller_reopen.status_code == 403 and "Your role does not allow this" in seller_reopen.json()["detail"]
     from tests.api.conftest import token_client  # noqa: PLC0415
 
     reopened = token_client(manager).post(f"/api/opportunities/{deal.pk}/reopen/")
