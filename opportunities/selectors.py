@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from crm.models import Account, Activity, Team, User
-from crm.permissions import scope
+from crm.permissions import scope, sees_everything, team_ids
 from opportunities.models import (
     LostReason,
     Opportunity,
@@ -35,6 +35,7 @@ from opportunities.models import (
     Stage,
     StageChange,
     StageChecklistItem,
+    StageDocument,
 )
 
 BOARD_PAGE_SIZE = 40
@@ -50,6 +51,17 @@ def pipeline_stages(team: Team | None) -> list[Stage]:
     stages = list(Stage.objects.filter(both).order_by(F("team_id").asc(nulls_last=True), "order", "pk"))
     own = [stage for stage in stages if stage.team_id is not None]
     return own or stages
+
+
+def stage_documents_visible_to(user: User) -> QuerySet[StageDocument]:
+    """Stage documents of the pipelines `user` works in: the default pipeline's for every signed-in user, a
+    team's own for its manager and members (staff and admins: all). A team's material may name its customers,
+    prices or tactics, so another team does not get it."""
+    documents = StageDocument.objects.all()
+    if sees_everything(user):
+        return documents
+    managed, member = team_ids(user)
+    return documents.filter(Q(stage__team__isnull=True) | Q(stage__team_id__in=sorted(managed | member)))
 
 
 def lost_reasons_for(team: Team | None) -> QuerySet[LostReason]:

@@ -44,7 +44,6 @@ from opportunities.models import (
     OpportunityCompetitor,
     OpportunityContact,
     StageChecklistItem,
-    StageDocument,
 )
 from opportunities.selectors import BoardFilters
 from quotes.selectors import quote_chains
@@ -323,8 +322,9 @@ def opportunity_competitor_remove(request: HttpRequest, pk: int, entry_id: int) 
 
 @login_required
 def stage_document(request: HttpRequest, pk: int) -> FileResponse:
-    """Stage documents are internal sales material: served to signed-in users only, not from public media."""
-    document = get_object_or_404(StageDocument, pk=pk)
+    """Stage documents are internal sales material: served only to those who work in the stage's pipeline,
+    never from public media. Another team's document is a 404, as if it did not exist."""
+    document = get_object_or_404(selectors.stage_documents_visible_to(request.user), pk=pk)
     try:
         handle = document.file.open("rb")
     except (FileNotFoundError, ValueError) as exc:

@@ -55,6 +55,7 @@ from opportunities.models import (
     Opportunity,
     OpportunityCompetitor,
     OpportunityContact,
+    Stage,
     StageChange,
     StageChecklistItem,
     StageDocument,
@@ -224,12 +225,14 @@ CASES: dict[str, Case] = {
     "opportunities:list": listing("pipeline", lambda w: w.opportunity.name),
     "opportunities:board": listing("pipeline", lambda w: w.opportunity.name),
     "opportunities:board_totals": Case("GET", "everyone"),
-    "opportunities:board_column": Case("GET", "everyone", lambda w: {"stage_id": w.opportunity.stage_id},
+    # a column of team A's own pipeline: another team's board has no such column (404)
+    "opportunities:board_column": Case("GET", "pipeline", lambda w: {"stage_id": w.opportunity.stage_id},
                                        leak=("pipeline", lambda w: w.opportunity.name)),
     "opportunities:report": Case("GET", "everyone"),
     "opportunities:activities": listing("own", lambda w: w.activity.subject),
     "opportunities:activity_done": Case("POST", "own", pk("activity"), data=lambda w: {"done": "on"}),
-    "opportunities:stage_document": Case("GET", "everyone", pk("stage_document")),
+    # a document of team A's own pipeline: for those who work in it
+    "opportunities:stage_document": Case("GET", "pipeline", pk("stage_document")),
     "opportunities:create": Case("GET", "everyone"),
     "opportunities:detail": Case("GET", "pipeline", pk("opportunity")),
     "opportunities:edit": Case("GET", "pipeline", pk("opportunity"), also=("POST",),
@@ -481,6 +484,9 @@ def _build_world() -> SimpleNamespace:
     Team.objects.filter(pk=team_a.pk).update(manager=users["manager"])
     Team.objects.filter(pk=team_b.pk).update(manager=users["other_manager"])
     owner = users["owner"]
+    # Team A works in its own pipeline, so its stage documents belong to the team (not to the default pipeline).
+    for order, name in enumerate(("Matrix discovery", "Matrix proposal"), start=1):
+        Stage.objects.create(team=team_a, name=name, order=order, probability=10 * order)
 
     w = SimpleNamespace(users=users, later=(timezone.localdate() + timedelta(days=20)).isoformat())
     w.lead = factories.lead(owner=owner, last_name="Matrixlead")
@@ -489,6 +495,7 @@ def _build_world() -> SimpleNamespace:
 
     w.opportunity = factories.opportunity(owner=owner, company="Matrix Opportunity AG")
     stages = pipeline_stages(w.opportunity.team)
+    assert w.opportunity.team == team_a and stages[0].team == team_a
     w.first_stage = stages[0]
     w.checklist_item = StageChecklistItem.objects.create(stage=w.opportunity.stage, label="Matrix check")
     w.lost_reason = lost_reasons_for(w.opportunity.team).first()
@@ -698,3 +705,18 @@ def test_archive_and_restore_are_post_only(app: str, world: SimpleNamespace, db:
         assert client.get(reverse(f"{app}:{action}", args=[record.pk])).status_code == 405
     record.refresh_from_db()
     assert record.archived_at is None
+
+
+def test_default_pipeline_documents_are_for_every_signed_in_user(world: SimpleNamespace, media_root: Any,
+                                                                   settings: Any, db: None) -> None:
+    settings.MEDIA_ROOT = media_root
+    default_stage = pipeline_stages(None)[0]
+    document = StageDocument.objects.create(stage=default_stage, title="Price list",
+                                            file=ContentFile(b"%PDF-1.4 prices", name="prices.pdf"))
+    client = Client()
+    client.force_login(world.users["other_seller"])
+    response = client.get(reverse("opportunities:stage_document", args=[document.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 prices"
+    # ...while team A's own brochure stays hidden from a seller of team B
+    assert client.get(reverse("opportunities:stage_document", args=[world.stage_document.pk])).status_code == 404
