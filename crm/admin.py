@@ -13,6 +13,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.activities import visible_activities
 from crm.models import (
     Account,
     Activity,
@@ -252,12 +253,18 @@ class SequenceAdmin(admin.ModelAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
+    """Scoped like the API's activity list: an activity has no team of its own, so ScopedAdminMixin's
+    owner/team filter does not apply; it follows the record it is logged on (or its owner)."""
+
     list_display = ("subject", "kind", "content_type", "object_id", "owner", "due_at", "done", "created_at")
     list_filter = ("kind", "done", "content_type")
     search_fields = ("subject", "body")
     list_select_related = ("owner", "content_type")
     autocomplete_fields = ("owner",)
     date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
+        return visible_activities(request.user, super().get_queryset(request))
 
 
 @admin.register(TwoFactorDevice)

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from crm.api.fields import MAX_ID, DateTimeFilter, IdFilter, request_user
 from crm.api.parties import visible_accounts
 from crm.models import Account, Activity, ActivityKind, User
+from crm.permissions import sees_everything
 
 # target type name → (model, the queryset of those the user may see)
 TARGETS: dict[str, tuple[type[Model], Callable[[User], QuerySet]]] = {"account": (Account, visible_accounts)}
@@ -28,12 +29,17 @@ def register_target(name: str, model: type[Model], visible: Callable[[User], Que
     TARGETS[name] = (model, visible or (lambda user: model.objects.visible_to(user)))
 
 
-def visible_activities(user: User) -> QuerySet[Activity]:
+def visible_activities(user: User, activities: QuerySet[Activity] | None = None) -> QuerySet[Activity]:
+    """Of `activities` (default: all), the user's own and those on records the user may see: one query (a
+    subquery per record type), however many activities there are."""
+    activities = Activity.objects.all() if activities is None else activities
+    if sees_everything(user):
+        return activities
     visible = Q(owner=user)
     for model, scoped in TARGETS.values():
         content_type = ContentType.objects.get_for_model(model)
         visible |= Q(content_type=content_type, object_id__in=scoped(user).values("pk"))
-    return Activity.objects.filter(visible)
+    return activities.filter(visible)
 
 
 def _target_name(activity: Activity) -> str:
