@@ -195,7 +195,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sales@salesflow.invalid")
 # REST API: token per user (scripts) and the session (browsable docs); same scoping as the pages.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

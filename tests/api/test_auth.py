@@ -110,3 +110,70 @@ def test_ops_create_a_token_with_the_management_command(seller):
     call_command("drf_create_token", seller.username)
 
     assert Token.objects.filter(user=seller).exists()
+
+
+@pytest.fixture
+def enforce_2fa(settings):
+    settings.SALESFLOW_REQUIRE_2FA = True
+
+
+def turn_on_2fa(user) -> None:
+    import pyotp  # noqa: PLC0415
+
+    from crm import twofactor  # noqa: PLC0415
+
+    secret = twofactor.new_secret()
+    twofactor.twofactor_enable(user=user, secret=secret, code=pyotp.TOTP(secret).now())
+
+
+@pytest.mark.parametrize("kind", ["accountant", "staff", "superuser"])
+def test_a_token_of_a_user_who_must_use_2fa_but_has_not_is_refused_with_a_json_403(
+    enforce_2fa, accountant, kind
+):
+    from leads.models import Lead  # noqa: PLC0415
+    from tests.api.conftest import token_client  # noqa: PLC0415
+
+    user = {"accountant": accountant, "staff": factories.UserFactory(is_staff=True),
+            "superuser": factories.UserFactory(is_superuser=True)}[kind]
+    client = token_client(user)
+
+    for response in (client.get("/api/invoices/"),
+                     client.post("/api/leads/", {"last_name": "Sneaky"}, format="json")):
+        assert response.status_code == 403
+        assert response.json() == {"detail": "Turn on two-factor authentication before using the API.",
+                                   "code": "two_factor_required"}
+    assert not Lead.objects.filter(last_name="Sneaky").exists()
+
+
+def test_the_same_token_works_once_2fa_is_on(enforce_2fa, accountant):
+    from tests.api.conftest import token_client  # noqa: PLC0415
+
+    client = token_client(accountant)
+    assert client.get("/api/invoices/").status_code == 403
+
+    turn_on_2fa(accountant)
+
+    assert client.get("/api/invoices/").status_code == 200
+
+
+def test_sellers_need_no_second_factor_for_the_api(enforce_2fa, api):
+    assert api.get("/api/leads/").status_code == 200
+
+
+def test_no_second_factor_is_asked_when_the_deployment_does_not_enforce_it(settings, accountant):
+    from tests.api.conftest import token_client  # noqa: PLC0415
+
+    settings.SALESFLOW_REQUIRE_2FA = False
+    assert token_client(accountant).get("/api/invoices/").status_code == 200
+
+
+def test_the_2fa_refusal_speaks_the_users_language(enforce_2fa, accountant):
+    from tests.api.conftest import token_client  # noqa: PLC0415
+
+    accountant.language = "de"
+    accountant.save(update_fields=["language"])
+
+    response = token_client(accountant).get("/api/invoices/")
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Schalten Sie die Zwei-Faktor-Authentifizierung ein, bevor Sie die API nutzen."
