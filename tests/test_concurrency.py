@@ -66,8 +66,9 @@ def _no_pdf_rendering(monkeypatch):
     from quotes.tasks import render_quote_pdf
 
     queued: list[tuple[str, int]] = []
-    monkeypatch.setattr(render_quote_pdf, "delay", lambda pk: queued.append(("quote", pk)))
-    monkeypatch.setattr(render_invoice_pdf, "delay", lambda pk: queued.append(("invoice", pk)))
+    # crm.jobs.enqueue hands work to the broker with apply_async (it keeps it as pending when that fails).
+    monkeypatch.setattr(render_quote_pdf, "apply_async", lambda args=(), **kw: queued.append(("quote", args[0])))
+    monkeypatch.setattr(render_invoice_pdf, "apply_async", lambda args=(), **kw: queued.append(("invoice", args[0])))
     return queued
 
 

@@ -180,7 +180,7 @@ def test_a_worker_killed_in_the_middle_of_a_render_loses_nothing(seller, setting
     celery_app.conf.update(task_routes={"*": {"queue": queue}})
     try:
         wait_for(lambda: "ready." in read(log), what="the worker to start")
-        invoice_issue(invoice=invoice, actor=seller)  # queues render_invoice_pdf after commit
+        invoice_issue(invoice=invoice, actor=factories.accountant())  # queues render_invoice_pdf after commit
 
         wait_for(lambda: len(pauses(log)) == 1, what="the render to start")
         victim = pauses(log)[0]
