@@ -8,6 +8,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from crm.models import Account, Contact, Team, User
+from crm.tracking import acting_as
 
 ACCOUNT_FIELDS = frozenset(
     {"name", "domain", "vat_id", "email", "phone", "street", "postal_code", "city", "country", "segment", "owner",
@@ -26,46 +27,48 @@ def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
         raise ValueError(f"not editable: {sorted(unknown)}")
 
 
+def _save(record: Account | Contact, actor: User) -> None:
+    record.full_clean()
+    with acting_as(actor):  # token-authenticated API calls have no request user for ActorMiddleware
+        record.save()
+
+
+def _update(model: type[Account] | type[Contact], pk: int, actor: User, fields: dict[str, Any]) -> Account | Contact:
+    record = model.objects.select_for_update().get(pk=pk)
+    for name, value in fields.items():
+        setattr(record, name, value)
+    _save(record, actor)
+    return record
+
+
 @transaction.atomic
 def account_create(*, actor: User, **fields: Any) -> Account:
     _check_fields(fields, ACCOUNT_FIELDS)
     owner = fields.pop("owner", None) or actor
     team = fields.pop("team", None) or _default_team(owner)
     account = Account(owner=owner, team=team, **fields)
-    account.full_clean()
-    account.save()
+    _save(account, actor)
     return account
 
 
 @transaction.atomic
 def account_update(*, account: Account, actor: User, **fields: Any) -> Account:
     _check_fields(fields, ACCOUNT_FIELDS)
-    account = Account.objects.select_for_update().get(pk=account.pk)
-    for name, value in fields.items():
-        setattr(account, name, value)
-    account.full_clean()
-    account.save()
-    return account
+    return _update(Account, account.pk, actor, fields)
 
 
 @transaction.atomic
 def contact_create(*, actor: User, account: Account, **fields: Any) -> Contact:
     _check_fields(fields, CONTACT_FIELDS)
     contact = Contact(account=account, **fields)
-    contact.full_clean()
-    contact.save()
+    _save(contact, actor)
     return contact
 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, actor: User, **fields: Any) -> Contact:
     _check_fields(fields, CONTACT_FIELDS)
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    for name, value in fields.items():
-        setattr(contact, name, value)
-    contact.full_clean()
-    contact.save()
-    return contact
+    return _update(Contact, contact.pk, actor, fields)
 
 
 @transaction.atomic

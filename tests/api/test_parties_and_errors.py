@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from crm.models import Account, Contact
+from crm.models import Account, Contact, FieldChange
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,15 @@ def test_create_and_update_an_account(api, seller, team):
     account = Account.objects.get(pk=created.json()["id"])
     assert (account.owner, account.team, account.vat_id) == (seller, team, "DE123456789")
     assert updated.json()["vat_id"] == "DE123456789"
+
+
+def test_a_change_made_with_a_token_is_in_the_history_under_its_user(api, seller):
+    account = factories.AccountFactory(name="Initech", owner=seller, team=seller.teams.first())
+
+    api.patch(f"/api/accounts/{account.pk}/", {"city": "Austin"}, format="json")
+
+    change = FieldChange.objects.get(object_id=account.pk, field="city")
+    assert (change.new_value, change.changed_by) == ("Austin", seller)
 
 
 def test_accounts_and_contacts_are_scoped(api, other_api, seller):
