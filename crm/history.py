@@ -1,9 +1,14 @@
 """A record's timeline: its transitions, field changes (crm.tracking), activities and whatever events its
-app adds (stage changes, payments), newest first. A fixed number of queries, however long the history."""
+app adds (stage changes, payments), newest first.
+
+One query, however long the history: every stored source is shaped into the same columns and the database
+merges them (UNION ALL … ORDER BY at DESC LIMIT n). The record page shows the newest TIMELINE_LIMIT events
+and offers the whole history on request (`?history=all`): a deal worked for years has hundreds of events,
+and a page that renders them all is slow to build and to read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,11 +16,16 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import CharField, F, TextField, Value
+from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django_fsm_log.models import StateLog
 
 from crm.models import Activity, FieldChange
 from crm.workflow import SalesRecord, transition_label
+
+TIMELINE_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -27,33 +37,127 @@ class Event:
     detail: str = ""
 
 
-def timeline(record: SalesRecord, extra: Iterable[Event] = ()) -> list[Event]:
-    labels = dict(record._meta.get_field("state").choices)
-    events = [
-        Event(
-            at=log.timestamp,
-            by=log.by,
-            icon="arrow-right-circle",
-            title=_("%(action)s: %(source)s → %(target)s")
-            % {
-                "action": transition_label(record, log.transition),
-                "source": labels.get(log.source_state, log.source_state),
-                "target": labels.get(log.state, log.state),
-            },
-            detail=log.description or "",
-        )
-        for log in record.state_log()
-    ]
-    events.append(Event(at=record.created_at, by=record.owner, icon="plus-circle", title=_("Created")))
+class History(list):
+    """Events, newest first. `truncated`: older events were left out (the page links to the whole history)."""
+
+    truncated = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored event in the common shape: what happened is in a…d, read per kind."""
+
+    at: datetime
+    by: str
+    kind: str
+    a: Any
+    b: Any
+    c: Any
+    d: Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """A stored kind of event an app adds to its records' timeline (e.g. stage changes): `rows` from
+    `event_rows()` with a kind of its own, and how one row reads."""
+
+    kind: str
+    rows: models.QuerySet
+    event: Callable[[Row], Event]
+
+
+def event_rows(queryset: models.QuerySet, *, kind: str, at: str, by: str | None,
+               a: str | None = None, b: str | None = None, c: str | None = None,
+               d: str | None = None) -> models.QuerySet:
+    """`queryset` as timeline rows: the same columns for every source, so that they UNION."""
+
+    def text(field: str | None) -> Any:
+        return F(field) if field else Value(None, output_field=TextField())
+
+    def user(part: str) -> Any:
+        return F(f"{by}__{part}") if by else Value(None, output_field=CharField())
+
+    return queryset.order_by().values(
+        ev_at=F(at), ev_kind=Value(kind, output_field=CharField()),
+        ev_first=user("first_name"), ev_last=user("last_name"), ev_user=user("username"),
+        ev_a=text(a), ev_b=text(b), ev_c=text(c), ev_d=text(d),
+    )
+
+
+def history_limit(request: HttpRequest) -> int | None:
+    """The record pages show the newest events unless the reader asked for the whole history."""
+    return None if request.GET.get("history") == "all" else TIMELINE_LIMIT
+
+
+def timeline(record: SalesRecord, extra: Iterable[Event] = (), *, sources: Iterable[Source] = (),
+             limit: int | None = TIMELINE_LIMIT) -> History:
     content_type = ContentType.objects.get_for_model(record)
-    events += [
-        Event(at=a.created_at, by=a.owner, icon="chat-left-text", title=f"{a.get_kind_display()}: {a.subject}",
-              detail=a.body)
-        for a in Activity.objects.filter(content_type=content_type, object_id=record.pk).select_related("owner")
+    own = {"content_type": content_type, "object_id": record.pk}
+    parts = [
+        event_rows(StateLog.objects.filter(**own), kind="transition", at="timestamp", by="by",
+                   a="transition", b="source_state", c="state", d="description"),
+        event_rows(Activity.objects.filter(**own), kind="activity", at="created_at", by="owner",
+                   a="kind", b="subject", c="body"),
+        event_rows(FieldChange.objects.filter(**own), kind="field", at="changed_at", by="changed_by",
+                   a="field", b="old_value", c="new_value"),
     ]
-    events += field_change_events(record, content_type)
+    readers = {"transition": _transition_reader(record), "activity": _activity_event,
+               "field": lambda row: _field_event(record, row)}
+    for source in sources:
+        parts.append(source.rows)
+        readers[source.kind] = source.event
+    rows = parts[0].union(*parts[1:], all=True).order_by("-ev_at")
+    if limit is not None:
+        rows = rows[: limit + 1]
+    events = [readers[r["ev_kind"]](_row(r)) for r in rows]
+    events.append(Event(at=record.created_at, by=record.owner, icon="plus-circle", title=_("Created")))
     events += list(extra)
-    return sorted(events, key=lambda e: e.at, reverse=True)
+    events.sort(key=lambda e: e.at, reverse=True)
+    history = History(events if limit is None else events[:limit])
+    history.truncated = limit is not None and len(events) > limit
+    return history
+
+
+def _row(values: dict[str, Any]) -> Row:
+    name = " ".join(part for part in (values["ev_first"], values["ev_last"]) if part)
+    return Row(at=values["ev_at"], by=name or values["ev_user"] or "", kind=values["ev_kind"],
+               a=values["ev_a"], b=values["ev_b"], c=values["ev_c"], d=values["ev_d"])
+
+
+def _transition_reader(record: SalesRecord) -> Callable[[Row], Event]:
+    labels = dict(record._meta.get_field("state").choices)
+
+    def read(row: Row) -> Event:
+        return Event(
+            at=row.at, by=row.by, icon="arrow-right-circle",
+            title=_("%(action)s: %(source)s → %(target)s") % {
+                "action": transition_label(record, row.a),
+                "source": labels.get(row.b, row.b), "target": labels.get(row.c, row.c),
+            },
+            detail=row.d or "",
+        )
+
+    return read
+
+
+_ACTIVITY_KINDS = dict(Activity._meta.get_field("kind").choices)
+
+
+def _activity_event(row: Row) -> Event:
+    return Event(at=row.at, by=row.by, icon="chat-left-text",
+                 title=f"{_ACTIVITY_KINDS.get(row.a, row.a)}: {row.b}", detail=row.c or "")
+
+
+def _field_event(record: models.Model, row: Row) -> Event:
+    if row.a == "archived_at":
+        archived = bool(row.c)
+        return Event(at=row.at, by=row.by, icon="archive" if archived else "arrow-counterclockwise",
+                     title=_("Archived") if archived else _("Restored"))
+    return Event(
+        at=row.at, by=row.by, icon="pencil",
+        title=_("%(field)s: %(old)s → %(new)s")
+        % {"field": _label(record, row.a), "old": _short(row.b), "new": _short(row.c)},
+    )
 
 
 def _label(record: models.Model, field: str) -> str:
@@ -65,24 +169,3 @@ def _label(record: models.Model, field: str) -> str:
 
 def _short(value: str) -> str:
     return Truncator(value).chars(80) if value else "—"
-
-
-def field_change_events(record: models.Model, content_type: ContentType | None = None) -> list[Event]:
-    """One event per changed field ("Amount: 10,000.00 EUR → 12,000.00 EUR"); archiving reads as such."""
-    content_type = content_type or ContentType.objects.get_for_model(record)
-    events = []
-    for change in FieldChange.objects.filter(content_type=content_type, object_id=record.pk).select_related(
-        "changed_by"
-    ):
-        if change.field == "archived_at":
-            archived = bool(change.new_value)
-            events.append(Event(at=change.changed_at, by=change.changed_by,
-                                icon="archive" if archived else "arrow-counterclockwise",
-                                title=_("Archived") if archived else _("Restored")))
-            continue
-        events.append(Event(
-            at=change.changed_at, by=change.changed_by, icon="pencil",
-            title=_("%(field)s: %(old)s → %(new)s")
-            % {"field": _label(record, change.field), "old": _short(change.old_value), "new": _short(change.new_value)},
-        ))
-    return events

@@ -19,10 +19,11 @@ actions, the API and management commands obey the same rules. The grants per rol
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, Q, QuerySet, Value
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -35,14 +36,80 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Model)
 
 
+class Access(NamedTuple):
+    roles: frozenset[str]
+    managed: frozenset[int]
+    member: frozenset[int]
+
+
+def _access(user: User) -> Access:
+    """The user's roles, teams and permissions, read in one query and cached on the user object.
+
+    The user object lives for one request (or one task), so a page that scopes several querysets and
+    checks several permissions asks the database once, not once per kind of fact (that was four queries
+    on every page). Django's permission cache (`_perm_cache`) is filled from the same rows, so
+    `user.has_perm()` reads no more. Call `forget(user)` after changing roles or teams in-process.
+    """
+    cached = getattr(user, "_salesflow_access", None)
+    if cached is not None:
+        return cached
+    from django.contrib.auth.models import Group, Permission  # noqa: PLC0415
+    from django.contrib.contenttypes.models import ContentType  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+
+    from crm.models import User  # noqa: PLC0415  (request.user is a lazy proxy: its type is not the model)
+
+    q = connection.ops.quote_name
+    groups = q(User.groups.through._meta.db_table)
+    user_perms = q(User.user_permissions.through._meta.db_table)
+    group_perms = q(Group.permissions.through._meta.db_table)
+    perm, ctype, group = (q(m._meta.db_table) for m in (Permission, ContentType, Group))
+    team, members = q(Team._meta.db_table), q(Team.members.through._meta.db_table)
+    # Raw SQL: five differently shaped facts as (kind, value) text rows of one UNION ALL, which the ORM
+    # cannot express without a query per part.
+    sql = (
+        f"SELECT 'role', g.name FROM {group} g JOIN {groups} ug ON ug.group_id = g.id WHERE ug.user_id = %s "
+        f"UNION ALL SELECT 'manages', CAST(t.id AS TEXT) FROM {team} t WHERE t.manager_id = %s "
+        f"UNION ALL SELECT 'member', CAST(m.team_id AS TEXT) FROM {members} m WHERE m.user_id = %s "
+        f"UNION ALL SELECT 'perm', ct.app_label || '.' || p.codename FROM {perm} p "
+        f"JOIN {ctype} ct ON ct.id = p.content_type_id JOIN {user_perms} up ON up.permission_id = p.id "
+        f"WHERE up.user_id = %s "
+        f"UNION ALL SELECT 'perm', ct.app_label || '.' || p.codename FROM {perm} p "
+        f"JOIN {ctype} ct ON ct.id = p.content_type_id JOIN {group_perms} gp ON gp.permission_id = p.id "
+        f"JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk] * 5)
+        rows = cursor.fetchall()
+    facts: dict[str, set[str]] = {"role": set(), "manages": set(), "member": set(), "perm": set()}
+    for kind, value in rows:
+        facts[kind].add(value)
+    access = Access(
+        roles=frozenset(facts["role"]),
+        managed=frozenset(int(pk) for pk in facts["manages"]),
+        member=frozenset(int(pk) for pk in facts["member"]),
+    )
+    user._salesflow_access = access
+    # ModelBackend reads this cache first. Like Django's, it holds the grants of active users only; a
+    # superuser's "all permissions" stay Django's own business (has_perm answers True without a query).
+    if user.is_active and not user.is_superuser and not hasattr(user, "_perm_cache"):
+        user._perm_cache = facts["perm"]
+    return access
+
+
+class AccessBackend(ModelBackend):
+    """Django's model backend, reading the permissions with the roles and teams (one query, see _access)."""
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if obj is None and user_obj.is_active and not user_obj.is_anonymous and not user_obj.is_superuser:
+            _access(user_obj)
+        return super().get_all_permissions(user_obj, obj)
+
+
 def has_role(user: User, *roles: str) -> bool:
     if not user.is_authenticated:
         return False
-    cache = getattr(user, "_salesflow_roles", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user._salesflow_roles = cache
-    return bool(cache.intersection(roles))
+    return bool(_access(user).roles.intersection(roles))
 
 
 def sees_everything(user: User) -> bool:
@@ -50,27 +117,14 @@ def sees_everything(user: User) -> bool:
 
 
 def team_ids(user: User) -> tuple[frozenset[int], frozenset[int]]:
-    """(ids of the teams `user` manages, ids of the teams `user` is a member of), in one query.
-
-    Cached on the user object, which lives for one request (or one task): scoping a page's several
-    querysets asks the database once. Call `forget(user)` after changing the user's teams in-process.
-    """
-    cached = getattr(user, "_salesflow_team_ids", None)
-    if cached is None:
-        managed = Team.objects.filter(manager_id=user.pk).order_by().values_list("pk", Value(True))
-        member = Team.members.through.objects.filter(user_id=user.pk).order_by().values_list("team_id", Value(False))
-        rows = list(managed.union(member, all=True))
-        cached = (
-            frozenset(pk for pk, is_manager in rows if is_manager),
-            frozenset(pk for pk, is_manager in rows if not is_manager),
-        )
-        user._salesflow_team_ids = cached
-    return cached
+    """(ids of the teams `user` manages, ids of the teams `user` is a member of)."""
+    access = _access(user)
+    return access.managed, access.member
 
 
 def forget(user: User) -> None:
     """Drop what this module cached on `user` (roles, teams, Django's permission cache)."""
-    for attr in ("_salesflow_roles", "_salesflow_team_ids", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for attr in ("_salesflow_access", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(attr, None)
 
 

@@ -116,6 +116,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
+# Django's ModelBackend, but permissions are read together with roles and teams (one query per request).
+AUTHENTICATION_BACKENDS = ["crm.permissions.AccessBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "crm:home"
 LOGOUT_REDIRECT_URL = "login"

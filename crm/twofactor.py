@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import RecoveryCode, Role, TwoFactorDevice, User
+from crm.permissions import has_role
 from crm.workflow import DomainError
 
 logger = logging.getLogger("salesflow.security")
@@ -35,7 +36,7 @@ def twofactor_required(user: User) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return user.groups.filter(name=Role.ACCOUNTANT).exists()
+    return has_role(user, Role.ACCOUNTANT)
 
 
 def twofactor_enabled(user: User) -> bool:

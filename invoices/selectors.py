@@ -9,7 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from crm.history import Event, timeline
+from crm.history import TIMELINE_LIMIT, Event, History, timeline
 from crm.models import User
 from invoices.models import (
     OPEN_STATES,
@@ -90,7 +90,7 @@ def invoice_payments(invoice: Invoice) -> list[Payment]:
     return list(invoice.payments.select_related("recorded_by").order_by("received_on", "pk"))
 
 
-def invoice_history(invoice: Invoice, payments: list[Payment]) -> list[Event]:
+def invoice_history(invoice: Invoice, payments: list[Payment], *, limit: int | None = TIMELINE_LIMIT) -> History:
     extra = [
         Event(
             at=payment.recorded_at, by=payment.recorded_by, icon="cash-coin",
@@ -106,4 +106,4 @@ def invoice_history(invoice: Invoice, payments: list[Payment]) -> list[Event]:
               % {"level": notice.level.level, "to": notice.sent_to or "—"})
         for notice in invoice.dunning_notices.select_related("level")
     ]
-    return timeline(invoice, extra=extra)
+    return timeline(invoice, extra=extra, limit=limit)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.history import history_limit
 from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
@@ -58,7 +59,7 @@ def _render_detail(request: HttpRequest, invoice: Invoice, *, payment_form: Paym
         "credit_notes": selectors.invoice_credit_notes(invoice),
         "customer_credit": selectors.customer_credit(invoice),
         "dunning_notices": selectors.invoice_dunning_notices(invoice),
-        "history": selectors.invoice_history(invoice, payments),
+        "history": selectors.invoice_history(invoice, payments, limit=history_limit(request)),
     }, status=status)
 
 

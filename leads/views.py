@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.csvstream import csv_stream
-from crm.history import timeline
+from crm.history import history_limit, timeline
 from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
@@ -103,7 +103,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activity_form": ActivityForm(),
             "reassign_form": ReassignForm(user=request.user, initial={"owner": lead.owner_id}),
             "score_lines": selectors.score_breakdown(lead),
-            "history": timeline(lead),
+            "history": timeline(lead, limit=history_limit(request)),
         },
     )
 

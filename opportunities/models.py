@@ -233,7 +233,9 @@ class Opportunity(SalesRecord):
             ("lose_opportunity", _("Mark opportunities lost")),
             ("reopen_opportunity", _("Reopen lost opportunities")),
         ]
-        indexes = [models.Index(fields=["state", "stage", "-created_at"])]
+        # A kanban column: the open deals of one stage, newest first (keyset on created_at, id), read off the
+        # index in order so that the first 41 cards cost the same however long the column is.
+        indexes = [models.Index(fields=["state", "stage", "-created_at", "-id"], name="opp_board_column_idx")]
 
     def __str__(self) -> str:
         return f"{self.number} · {self.name}" if self.number else self.name

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.history import Event, timeline
+from crm.history import history_limit, timeline
 from crm.idempotency import submit_once
 from crm.models import Activity, User
 from crm.views import attempt, get_visible, paginate
@@ -125,7 +125,7 @@ def opportunity_board_column(request: HttpRequest, stage_id: int) -> HttpRespons
         raise Http404(_("No such stage."))
     after = selectors.decode_cursor(request.GET.get("after", ""))
     cards, cursor = selectors.board_column_page(
-        deals=selectors.board_base(user=request.user, filters=filters), stage=stage, after=after, now=timezone.now()
+        deals=selectors.board_base(user=request.user, filters=filters, stage=stage), after=after, now=timezone.now()
     )
     return render(request, "opportunities/_column_page.html",
                   {"column": {"stage": stage, "cards": cards, "cursor": cursor},
@@ -213,14 +213,6 @@ def _reload(pk: int) -> Opportunity:
 @login_required
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_visible(Opportunity, request.user, pk, selectors.opportunity_detail_queryset())
-    stage_events = [
-        Event(
-            at=change.at, by=change.by, icon="kanban",
-            title=(_("Stage: %(from)s → %(to)s") % {"from": change.from_stage, "to": change.to_stage})
-            if change.from_stage_id else _("Stage: %(to)s") % {"to": change.to_stage},
-        )
-        for change in selectors.stage_history(opportunity)
-    ]
     lose_form = LoseForm(team=opportunity.team)
     competitors = _choices_once(lose_form.fields["lost_to"])  # one query for both competitor selects
     return render(
@@ -234,7 +226,8 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activity_form": ActivityForm(),
             "planned": selectors.open_activities_of(opportunity),
             "now": timezone.now(),
-            "history": timeline(opportunity, extra=stage_events),
+            "history": timeline(opportunity, sources=[selectors.stage_history_source(opportunity)],
+                                limit=history_limit(request)),
         },
     )
 

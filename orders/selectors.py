@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from crm.history import Event, timeline
+from crm.history import TIMELINE_LIMIT, Event, History, timeline
 from crm.models import User
 from orders.models import Order, OrderState
 from quotes.selectors import search_filter
@@ -43,13 +43,13 @@ def order_invoices(order: Order) -> list:
     return list(order.invoices.order_by("created_at", "pk"))
 
 
-def order_history(order: Order, invoices: list) -> list[Event]:
+def order_history(order: Order, invoices: list, *, limit: int | None = TIMELINE_LIMIT) -> History:
     extra = [
         Event(at=invoice.created_at, by=invoice.owner, icon="receipt",
               title=_("Invoice %(invoice)s drafted") % {"invoice": invoice})
         for invoice in invoices
     ]
-    return timeline(order, extra=extra)
+    return timeline(order, extra=extra, limit=limit)
 
 
 def order_is_editable(order: Order) -> bool:

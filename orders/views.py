@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.history import history_limit
 from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from invoices import schedule as invoice_schedule
@@ -59,7 +60,7 @@ def _render_detail(request: HttpRequest, order: Order, *, update_form: OrderUpda
         "can_invoice": selectors.order_can_be_invoiced(order, invoices),
         "update_form": update_form or OrderUpdateForm(order=order),
         "cancel_form": cancel_form or CancelOrderForm(),
-        "history": selectors.order_history(order, invoices),
+        "history": selectors.order_history(order, invoices, limit=history_limit(request)),
     }, status=status)
 
 

@@ -27,6 +27,10 @@ class QuoteState(models.TextChoices):
 
 
 def has_lines(quote: Quote) -> bool:
+    # The record page has loaded the lines already (it lists them): ask those instead of the database. A
+    # transition re-reads the locked row without prefetches, so the check that guards `send` is always fresh.
+    if "lines" in getattr(quote, "_prefetched_objects_cache", {}):
+        return any(line.kind == LineKind.ITEM for line in quote.lines.all())
     return quote.lines.filter(kind=LineKind.ITEM).exists()
 
 

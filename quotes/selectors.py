@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from crm.documents import PricedDocument
-from crm.history import Event, timeline
+from crm.history import TIMELINE_LIMIT, Event, History, timeline
 from crm.models import Account, PriceListItem, Product, TaxRate, User
 from quotes.models import LineKind, Quote, QuoteLine, QuoteState
 
@@ -85,18 +85,19 @@ QUOTE_SORTS: dict[str, tuple[str, ...]] = {
 
 
 def quote_detail_queryset() -> QuerySet[Quote]:
+    # The order and acceptance are one-to-one: joined here rather than read lazily by the page.
     return Quote.objects.select_related(
-        "account", "contact", "owner", "team", "opportunity", "root"
+        "account", "contact", "owner", "team", "opportunity", "root", "order", "acceptance"
     ).prefetch_related("lines__tax_rate", "lines__product")
 
 
-def quote_history(quote: Quote) -> list[Event]:
+def quote_history(quote: Quote, *, limit: int | None = TIMELINE_LIMIT) -> History:
     extra = []
     order = getattr(quote, "order", None) if quote.state == "accepted" else None
     if order is not None:
         extra.append(Event(at=order.created_at, by=order.owner, icon="bag-check",
                            title=_("Order %(order)s created") % {"order": order}))
-    return timeline(quote, extra=extra)
+    return timeline(quote, extra=extra, limit=limit)
 
 
 def product_choices() -> QuerySet[Product]:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.documents import PricedDocument
+from crm.history import history_limit
 from crm.idempotency import submit_once
 from crm.views import attempt, get_visible, paginate
 from opportunities.models import Opportunity
@@ -86,7 +87,7 @@ def _render_detail(request: HttpRequest, quote: Quote, *, update_form: QuoteUpda
         "update_form": update_form or QuoteUpdateForm(quote=quote),
         "reject_form": reject_form or ReasonForm(),
         "order": getattr(quote, "order", None),
-        "history": selectors.quote_history(quote),
+        "history": selectors.quote_history(quote, limit=history_limit(request)),
         "versions": quote.versions().only("pk", "number", "version", "state", "gross_total",
                                           "gross_total_currency", "sent_at"),
         "previous": (previous := selectors.previous_version(quote)),

@@ -3,22 +3,25 @@ shown in the record timeline and the admin history page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from djmoney.money import Money
 
-from crm.history import timeline
-from crm.models import Account, FieldChange
+from crm.history import TIMELINE_LIMIT, timeline
+from crm.models import Account, Activity, FieldChange
 from crm.tracking import acting_as
 from leads import services as lead_services
 from leads.models import Lead
 from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
-from opportunities.selectors import pipeline_stages
+from opportunities.selectors import pipeline_stages, stage_history_source
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +201,47 @@ def test_loading_a_deferred_field_keeps_earlier_unsaved_edits_in_the_history(sel
         account.save()
 
     assert [(r.field, r.old_value, r.new_value) for r in changes_of(account)] == [("name", "Before", "After")]
+
+
+def test_a_long_history_shows_the_latest_events_and_offers_the_rest(seller_client, seller):
+    opp = factories.opportunity(owner=seller)
+    content_type = ContentType.objects.get_for_model(opp)
+    Activity.objects.bulk_create(
+        Activity(subject=f"Call number {i}", owner=seller, content_type=content_type, object_id=opp.pk,
+                 done=True, created_at=timezone.now() - timedelta(days=60 - i))
+        for i in range(TIMELINE_LIMIT + 10)
+    )
+    url = reverse("opportunities:detail", args=[opp.pk])
+
+    page = seller_client.get(url).content.decode()
+    # The newest calls, then the deal's own creation events (today); the oldest calls are left out.
+    shown = [i for i in range(TIMELINE_LIMIT + 10) if f"Call number {i}<" in page]
+    assert shown == list(range(TIMELINE_LIMIT + 10 - len(shown), TIMELINE_LIMIT + 10))
+    assert TIMELINE_LIMIT - 5 <= len(shown) < TIMELINE_LIMIT
+    assert f"Only the latest {TIMELINE_LIMIT} events are shown" in page
+
+    everything = seller_client.get(url, {"history": "all"}).content.decode()
+    assert all(f"Call number {i}<" in everything for i in range(TIMELINE_LIMIT + 10))
+    assert "Created" in everything and "Only the latest" not in everything
+
+
+def test_the_timeline_merges_every_kind_of_event_newest_first(seller):
+    opp = factories.opportunity(owner=seller, amount="100.00")
+    opp = opportunity_services.opportunity_update(opportunity=opp, actor=seller, name="Renamed deal")
+    stages = pipeline_stages(opp.team)
+    opp = opportunity_services.opportunity_move_stage(opportunity=opp, stage=stages[1], actor=seller)
+    Activity.objects.create(subject="Demo booked", owner=seller, object_id=opp.pk,
+                            content_type=ContentType.objects.get_for_model(opp))
+    opp = opportunity_services.opportunity_win(opportunity=opp, actor=seller)
+
+    events = timeline(opp, sources=[stage_history_source(opp)])
+
+    titles = [event.title for event in events]
+    assert "Won" in titles[0]
+    assert any(title.startswith("Name:") and "Renamed deal" in title for title in titles)
+    assert any(title == f"Stage: {stages[0]} → {stages[1]}" for title in titles)
+    assert "Note: Demo booked" in titles
+    assert titles[-1] == "Created"
+    assert all(event.by == str(seller) for event in events if event.title != "Created")
+    assert [e.at for e in events] == sorted((e.at for e in events), reverse=True)
+    assert not events.truncated

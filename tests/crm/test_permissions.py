@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 from djmoney.money import Money
 
-from crm.permissions import NotAllowed, allowed, require, scope
+from crm.models import Role
+from crm.permissions import NotAllowed, allowed, has_role, require, scope
 from crm.roles import ADMIN_APPS
 from crm.workflow import DomainError
 from invoices.models import Invoice
@@ -143,10 +144,23 @@ def test_scope_filters_on_the_records_own_columns_without_joins_or_subqueries(wo
 
 def test_the_users_teams_are_read_once_per_request(world, seller, django_assert_num_queries):
     user = type(seller).objects.get(pk=seller.pk)  # a fresh user object, as each request loads one
-    with django_assert_num_queries(3):  # the roles, the teams (one UNION query), the leads
+    with django_assert_num_queries(2):  # roles, teams and permissions (one UNION query), the leads
         list(Lead.objects.visible_to(user))
     with django_assert_num_queries(1):  # a second list on the same page: only the rows
         list(Opportunity.objects.visible_to(user))
+    with django_assert_num_queries(0):  # the permissions came with the roles and teams
+        assert user.has_perm("leads.qualify_lead")
+        assert not user.has_perm("invoices.issue_invoice")
+
+
+def test_permissions_are_read_with_roles_and_teams_in_one_query(seller, accountant, django_assert_num_queries):
+    for person, granted, refused in ((seller, "leads.qualify_lead", "invoices.issue_invoice"),
+                                     (accountant, "invoices.issue_invoice", "leads.qualify_lead")):
+        user = type(person).objects.get(pk=person.pk)
+        with django_assert_num_queries(1):
+            assert user.has_perm(granted)
+            assert not user.has_perm(refused)
+            assert has_role(user, Role.ACCOUNTANT) == (person == accountant)
 
 
 def test_a_manager_without_team_membership_sees_the_managed_team_only(world, manager, other_team_seller):
