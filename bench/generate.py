@@ -373,9 +373,10 @@ class Generator:
         changes = []
         for opp, walk in zip(rows, walks, strict=True):
             previous = None
-            for stage, at in walk:
+            for number, (stage, at) in enumerate(walk):
+                left = walk[number + 1][1] if number + 1 < len(walk) else None
                 changes.append(StageChange(opportunity_id=opp.pk, from_stage=previous, to_stage=stage, at=at,
-                                           by_id=opp.owner_id))
+                                           ended_at=left, by_id=opp.owner_id))
                 previous = stage
             if len(changes) >= 50_000:
                 self.bulk(StageChange, changes)

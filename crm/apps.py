@@ -10,5 +10,7 @@ class CrmConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from crm.middleware import mark_session_renewed
+        from crm.money import memoize_money_formatting
 
         user_logged_in.connect(mark_session_renewed, dispatch_uid="salesflow-session-renewed")
+        memoize_money_formatting()

@@ -9,9 +9,11 @@ anything reaches the database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from djmoney.money import Money
 from moneyed import get_currency
@@ -280,3 +282,25 @@ def advance_parts(
         for rate, part in zip(rates, parts, strict=True)
         if part
     ]
+
+
+def memoize_money_formatting() -> None:
+    """Remember how each amount reads in each locale (djmoney's str(Money) asks Babel every time).
+
+    Formatting is a pure function of amount, currency, locale and options, so a remembered answer can never go
+    stale. Babel's pattern engine cost about 0.5 ms per amount, and a 100-line quote shows 300 amounts. The
+    amount is keyed by its text, so 1 and 1.00 stay apart; bounded, so a long-running worker does not grow."""
+    import moneyed
+    import moneyed.l10n
+
+    original = getattr(moneyed.l10n.format_money, "__wrapped__", moneyed.l10n.format_money)
+
+    @functools.lru_cache(maxsize=8192)
+    def formatted(amount: str, currency: str, options: tuple[tuple[str, Any], ...]) -> str:
+        return original(moneyed.Money(Decimal(amount), currency), **dict(options))
+
+    @functools.wraps(original)
+    def format_money(money: Any, **options: Any) -> str:
+        return formatted(str(money.amount), money.currency.code, tuple(sorted(options.items())))
+
+    moneyed.l10n.format_money = format_money

@@ -285,6 +285,9 @@ class StageChange(models.Model):
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # When the deal moved on from `to_stage` (the next change's `at`); empty while it is still there. Stored when
+    # the next change is made, so the report's time in stage needs no window over every deal's history.
+    ended_at = models.DateTimeField(_("left the stage"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -257,9 +257,9 @@ def board_column_page(
     *, deals: QuerySet[Opportunity], after: tuple[datetime, int] | None = None,
     now: datetime, size: int = BOARD_PAGE_SIZE,
 ) -> tuple[list[Opportunity], str | None]:
-    """One page of a column (`deals`: board_base() of its stage), newest first, by keyset on (created_at, pk): the cost of page 200 is the cost of
-    page 1, which OFFSET pagination cannot promise for a column of 10,000 deals. Returns the cards and the
-    cursor of the next page (None at the end)."""
+    """One page of a column (`deals`: board_base() of its stage), newest first, by keyset on (created_at, pk):
+    the cost of page 200 is the cost of page 1, which OFFSET pagination cannot promise for a column of 10,000
+    deals. Returns the cards and the cursor of the next page (None at the end)."""
     page = deals
     if after is not None:
         at, pk = after

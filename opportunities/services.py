@@ -281,8 +281,10 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
         return opportunity
     stages = pipeline_stages(opportunity.team)
     _check_gates(opportunity, stages=stages, from_stage=opportunity.stage, to_stage=stage)
-    StageChange.objects.create(opportunity=opportunity, from_stage_id=opportunity.stage_id, to_stage=stage, by=actor)
     now = timezone.now()
+    StageChange.objects.filter(opportunity=opportunity, ended_at__isnull=True).update(ended_at=now)
+    StageChange.objects.create(opportunity=opportunity, from_stage_id=opportunity.stage_id, to_stage=stage, by=actor,
+                               at=now)
     Opportunity.objects.filter(pk=opportunity.pk).update(
         stage=stage, probability=stage.probability, stage_entered_at=now, updated_at=now
     )

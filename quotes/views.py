@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,10 +71,34 @@ def _get_quote(request: HttpRequest, pk: int) -> Quote:
     return get_visible(Quote, request.user, pk, queryset=selectors.quote_detail_queryset())
 
 
+# A line id no line has: the per-line URLs are reversed once with it and then filled in (see _line_actions).
+_LINE_MARKER = 2_147_483_647
+
+
+def _line_actions(quote: Quote, lines: Any) -> None:
+    """Set `line.urls` and `line.labels` (move up/down, edit, remove) on every line. Reversing four URLs and
+    rendering four {% blocktranslate %} per line was a third of a 100-line quote's editor time; the URLs differ
+    only in the line id, and gettext() here gives the same translations for a fraction of the cost."""
+    patterns = {
+        "up": reverse("quotes:line_move", args=[quote.pk, _LINE_MARKER, "up"]),
+        "down": reverse("quotes:line_move", args=[quote.pk, _LINE_MARKER, "down"]),
+        "edit": reverse("quotes:line_edit", args=[quote.pk, _LINE_MARKER]),
+        "remove": reverse("quotes:line_remove", args=[quote.pk, _LINE_MARKER]),
+    }
+    marker = str(_LINE_MARKER)
+    for line in lines:
+        line.urls = {name: url.replace(marker, str(line.pk)) for name, url in patterns.items()}
+        names = {"line": line.description}
+        line.labels = {"up": _("Move %(line)s up") % names, "down": _("Move %(line)s down") % names,
+                       "edit": _("Edit line %(line)s") % names, "remove": _("Remove line %(line)s") % names}
+
+
 def _lines_context(quote: Quote, line_form: QuoteLineForm | None = None) -> dict[str, Any]:
+    lines = quote.lines.all()
+    _line_actions(quote, lines)
     return {
         "quote": quote,
-        "lines": quote.lines.all(),
+        "lines": lines,
         "totals": selectors.document_totals(quote),
         "section_totals": selectors.section_totals(quote),
         "line_form": line_form or QuoteLineForm(),

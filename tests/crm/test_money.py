@@ -180,3 +180,31 @@ def test_add_sums_amounts_of_one_currency():
 def test_add_refuses_to_mix_currencies():
     with pytest.raises(CurrencyMismatch, match="EUR and USD"):
         money.add(Money("1.00", "EUR"), Money("1.00", "USD"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=3, allow_nan=False),
+    currency=st.sampled_from(["EUR", "USD", "GBP", "CHF", "JPY"]),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_amounts_read_exactly_as_babel_formats_them(amount, currency, language):
+    """str(Money) is remembered per amount, currency and locale: it must read as Babel's own answer, in the
+    active language, for every amount (remembered or not)."""
+    from babel.numbers import format_currency
+    from django.utils import translation
+
+    with translation.override(language):
+        first, again = str(Money(amount, currency)), str(Money(amount, currency))
+    expected = format_currency(amount, currency, locale=translation.to_locale(language))
+    assert first == again == expected
+
+
+def test_the_same_amount_reads_in_each_language_and_keeps_its_digits():
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = str(Money("1234.5", "EUR"))
+    with translation.override("de"):
+        german = str(Money("1234.5", "EUR"))
+    assert (english, german) == ("€1,234.50", "1.234,50\xa0€")

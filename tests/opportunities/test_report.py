@@ -29,6 +29,10 @@ def dataset(team, seller, teammate):
     def pin(opp: Opportunity, stays: dict[Stage, int], closed: int | None = None) -> None:
         for stage, day in stays.items():
             StageChange.objects.filter(opportunity=opp, to_stage=stage).update(at=BASE + timedelta(days=day))
+        # Rewriting history by hand: each stay ends where the next begins, as the services record it.
+        changes = list(StageChange.objects.filter(opportunity=opp).order_by("at", "pk"))
+        for change, following in zip(changes, changes[1:] + [None], strict=True):
+            StageChange.objects.filter(pk=change.pk).update(ended_at=following.at if following else None)
         Opportunity.objects.filter(pk=opp.pk).update(
             created_at=BASE, closed_at=BASE + timedelta(days=closed) if closed is not None else None
         )

@@ -335,3 +335,15 @@ def test_reopen_is_refused_unless_lost(seller, manager, make):
     opportunity.refresh_from_db()
     assert opportunity.state == state
     assert log_count(opportunity) == logs
+
+
+def test_each_stage_change_records_when_the_deal_left_the_stage(seller):
+    """Time in stage reads `ended_at`: a stay ends exactly when the next one begins; the current one is open."""
+    opp = factories.opportunity(owner=seller)
+    stages = pipeline_stages(opp.team)
+    opp = opportunity_move_stage(opportunity=opp, stage=stages[1], actor=seller)
+    opp = opportunity_move_stage(opportunity=opp, stage=stages[2], actor=seller)
+
+    changes = list(StageChange.objects.filter(opportunity=opp).order_by("at", "pk"))
+    assert [c.to_stage for c in changes] == stages[:3]
+    assert [c.ended_at for c in changes] == [changes[1].at, changes[2].at, None]
