@@ -20,7 +20,7 @@ def dashboard(*, user, today: date) -> dict[str, Any]:
         "closing_soon": Opportunity.objects.visible_to(user).filter(state="open")
         .select_related("account", "stage", "owner").order_by("expected_close_date", "pk")[:8],
         "open_quotes": Quote.objects.visible_to(user).filter(state="sent")
-        .select_related("account").order_by("valid_until")[:8],
+        .select_related("account").order_by("valid_until", "pk")[:8],
         "overdue_invoices": Invoice.objects.visible_to(user).filter(state="overdue")
         .select_related("account").order_by("due_date")[:8],
         "today": today,
