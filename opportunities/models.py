@@ -286,7 +286,8 @@ class StageChange(models.Model):
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # Indexed by opp_stagechange_stage_at below (to_stage first), not by a second index of its own.
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # When the deal moved on from `to_stage` (the next change's `at`); empty while it is still there. Stored when
@@ -296,7 +297,13 @@ class StageChange(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         # The pipeline report's window (next change of the same deal) and a deal's stage history read in this order.
-        indexes = [models.Index(fields=["opportunity", "at", "id"], name="opp_stagechange_opp_at_id")]
+        indexes = [
+            models.Index(fields=["opportunity", "at", "id"], name="opp_stagechange_opp_at_id"),
+            # The report's time in stage: the stays in a pipeline's stages that began in the period, read off
+            # this index alone on PostgreSQL (the deal and the end of the stay are in it).
+            models.Index(fields=["to_stage", "at"], include=["opportunity", "ended_at"],
+                         name="opp_stagechange_stage_at"),
+        ]
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
 
