@@ -29,6 +29,7 @@ from djmoney.money import Money
 from crm.history import Event, Row, Source, event_rows
 from crm.models import Account, Activity, Team, User
 from crm.permissions import scope, sees_everything, team_ids
+from crm.reversing import ROW, url_per_row
 from opportunities.models import (
     ChecklistTick,
     LostReason,
@@ -270,7 +271,9 @@ def board_column_page(
     )
     more = len(cards) > size
     cards = cards[:size]
+    detail_url, move_url = url_per_row("opportunities:detail", ROW), url_per_row("opportunities:move", ROW)
     for card in cards:
+        card.detail_url, card.move_url = detail_url(card.pk), move_url(card.pk)
         card.days_in_stage = max((now - card.stage_entered_at).days, 0)
         # Here rather than {% blocktranslate count %} in the card: the same translation, a fifth of the cost.
         card.days_in_stage_text = ngettext("%(days)d day in stage", "%(days)d days in stage",
