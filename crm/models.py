@@ -37,8 +37,11 @@ class User(AbstractUser):
 
     @property
     def initials(self) -> str:
-        parts = [self.first_name[:1], self.last_name[:1]]
-        return "".join(parts).upper() or self.username[:2].upper()
+        return self.initials_of(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def initials_of(first_name: str, last_name: str, username: str) -> str:
+        return (first_name[:1] + last_name[:1]).upper() or username[:2].upper()
 
 
 class Role(models.TextChoices):
