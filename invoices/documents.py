@@ -9,6 +9,9 @@ crm.money computed for the document.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +36,10 @@ PEPPOL_PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 TYPE_INVOICE, TYPE_CREDIT_NOTE, TYPE_PREPAYMENT = "380", "381", "386"
 # Passed to WeasyPrint as a parsed stylesheet (cached per process), not inlined into every document's HTML.
 PDF_STYLESHEET = "invoices/pdf/invoice.css"
+# The Factur-X attachment and its XMP properties, as the factur-x library writes them for the EN 16931 profile.
+FACTURX_FILENAME = "factur-x.xml"
+FACTURX_XMP_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+FACTURX_XMP_LEVEL = "EN 16931"
 
 
 def _amount(value: Any, currency: str) -> str:
@@ -154,11 +161,11 @@ def einvoice_data(invoice: Invoice) -> dict[str, Any]:
     return data
 
 
-def facturx_xml(invoice: Invoice) -> bytes:
-    """CII XML, Factur-X EN 16931 profile."""
+def facturx_xml(invoice: Invoice, *, data: dict[str, Any] | None = None) -> bytes:
+    """CII XML, Factur-X EN 16931 profile (`data`: the invoice's `einvoice_data`, if the caller has it)."""
     from facturx import generate_xml  # noqa: PLC0415
 
-    return generate_xml(einvoice_data(invoice), flavor="factur-x", level="en16931", check_xsd=False,
+    return generate_xml(data or einvoice_data(invoice), flavor="factur-x", level="en16931", check_xsd=False,
                         check_schematron=False)
 
 
@@ -194,20 +201,98 @@ def pdf_context(invoice: Invoice) -> dict[str, Any]:
 
 
 def render_invoice_pdf_bytes(invoice: Invoice) -> bytes:
-    """PDF/A-3b with the Factur-X XML attached as the alternative representation of the invoice."""
-    import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
-    from facturx import generate_from_binary  # noqa: PLC0415
+    """PDF/A-3b with the Factur-X XML attached as the alternative representation of the invoice.
 
-    from crm.documents import pdf_font_config, pdf_stylesheet  # noqa: PLC0415
+    WeasyPrint writes the PDF once with the Factur-X parts in it (`facturx_finisher`); handing its PDF to
+    `facturx.generate_from_binary` meant parsing and rewriting the whole file with pypdf.
+    """
+    import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
+
+    from crm.documents import paused_gc, pdf_font_config, pdf_stylesheet  # noqa: PLC0415
 
     language = invoice.language or settings.LANGUAGE_CODE
     with translation.override(language):
         html = render_to_string(Invoice.PDF_TEMPLATE, pdf_context(invoice))
-    pdf = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(
-        stylesheets=[pdf_stylesheet(PDF_STYLESHEET, language)], font_config=pdf_font_config(),
-        pdf_variant="pdf/a-3b",
-    )
-    return generate_from_binary(
-        pdf, facturx_xml(invoice), flavor="factur-x", level="en16931", afrelationship="alternative",
-        check_xsd=False, lang=invoice.language or "en",
-    )
+    data = einvoice_data(invoice)
+    finisher = facturx_finisher(facturx_xml(invoice, data=data), data, lang=invoice.language or "en")
+    with paused_gc():
+        return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(
+            stylesheets=[pdf_stylesheet(PDF_STYLESHEET, language)], font_config=pdf_font_config(),
+            pdf_variant="pdf/a-3b", finisher=finisher,
+        )
+
+
+def facturx_finisher(xml: bytes, data: dict[str, Any], *, lang: str) -> Callable[[Any, Any], None]:
+    """A WeasyPrint `finisher` making the PDF/A-3b being written a Factur-X PDF (EN 16931 profile).
+
+    It adds to WeasyPrint's PDF objects, before they are written, what `facturx.generate_from_binary(pdf, xml,
+    flavor="factur-x", level="en16931", afrelationship="alternative", lang=lang)` added to the finished file:
+    - the XML as the embedded file factur-x.xml (text/xml, MD5 checksum, size, date), its file specification
+      with /AFRelationship /Alternative, listed in the catalog's /AF and /Names /EmbeddedFiles, and
+      /PageMode /UseAttachments;
+    - the XMP metadata of factur-x's `generate_xmp_object`: pdfaid part 3 / conformance B, title, author,
+      subject, the Factur-X PDF/A extension schema and fx:DocumentType INVOICE, fx:DocumentFileName,
+      fx:Version 1.0, fx:ConformanceLevel EN 16931 — in place of WeasyPrint's PDF/A XMP;
+    - the same title, author, subject, keywords, creator and dates in the document information dictionary.
+    The title and subject are factur-x's, built from the XML's seller, type, number and date (`data`); the XMP
+    names WeasyPrint as the producer, as the info dictionary does (factur-x wrote "pypdf" there).
+    WeasyPrint's own `attachments=` option is not used: it lists the file twice in /AF.
+    tests/invoices/test_facturx_pdf.py holds the result to what generate_from_binary makes of the same PDF.
+    """
+    import pydyf  # noqa: PLC0415  (WeasyPrint's PDF writer)
+    from facturx import generate_xmp_object  # noqa: PLC0415
+    from facturx.facturx import CREATOR  # noqa: PLC0415
+
+    seller, number = data["BG-4"]["name"], data["BT-1"]
+    kind = "Refund" if data["BT-3"] == TYPE_CREDIT_NOTE else "Invoice"  # factur-x's names for 381 and 380/386
+    title = f"{seller}: {kind} {number}"
+    subject = f"{kind} {number} dated {data['BT-2'].isoformat()} issued by {seller}"
+
+    def finish(document: Any, pdf: Any) -> None:
+        now = datetime.now(UTC)
+        pdf_date = pydyf.String(now.strftime("D:%Y%m%d%H%M%S+00'00'"))
+        xmp_root = generate_xmp_object({
+            "pdfa3_flavor": "B", "title": title, "author": seller, "subject": subject,
+            # The producer WeasyPrint wrote in the info dictionary (PDF/A wants both to agree).
+            "producer": pdf.info["Producer"].string, "creator_tool": CREATOR,
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "version": "1.0", "documenttype": "INVOICE",
+            "xml_filename": FACTURX_FILENAME, "xmp_level": FACTURX_XMP_LEVEL, "urn": FACTURX_XMP_URN,
+        })
+        xmp = "\n".join((
+            '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>',
+            etree.tostring(xmp_root, pretty_print=True).decode().strip(),
+            '<?xpacket end="w"?>',
+        )).encode()
+        # WeasyPrint's PDF/A XMP stream gets the Factur-X XMP (same object, same compression).
+        metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
+        metadata.stream = [xmp]
+
+        embedded = pydyf.Stream([xml], pydyf.Dictionary({
+            "Type": "/EmbeddedFile", "Subtype": "/text#2Fxml",
+            "Params": pydyf.Dictionary({
+                "CheckSum": f"<{hashlib.md5(xml, usedforsecurity=False).hexdigest()}>", "ModDate": pdf_date,
+                "Size": len(xml),
+            }),
+        }), compress=metadata.compress)
+        pdf.add_object(embedded)
+        filespec = pydyf.Dictionary({
+            "Type": "/Filespec", "F": pydyf.String(FACTURX_FILENAME), "UF": pydyf.String(FACTURX_FILENAME),
+            "EF": pydyf.Dictionary({"F": embedded.reference, "UF": embedded.reference}),
+            "Desc": pydyf.String("Factur-X XML file"), "AFRelationship": "/Alternative",
+        })
+        pdf.add_object(filespec)
+        associated_files = pydyf.Array([filespec.reference])
+        pdf.add_object(associated_files)
+        pdf.catalog["AF"] = associated_files.reference
+        names = pdf.catalog.setdefault("Names", pydyf.Dictionary())
+        names["EmbeddedFiles"] = pydyf.Dictionary({"Names": pydyf.Array([pydyf.String(FACTURX_FILENAME),
+                                                                           filespec.reference])})
+        pdf.catalog["PageMode"] = "/UseAttachments"
+        pdf.catalog["Lang"] = pydyf.String(lang.replace("_", "-"))
+        pdf.info.update({
+            "Title": pydyf.String(title), "Author": pydyf.String(seller), "Subject": pydyf.String(subject),
+            "Keywords": pydyf.String(f"{kind}, Factur-X"), "Creator": pydyf.String(CREATOR),
+            "CreationDate": pdf_date, "ModDate": pdf_date,
+        })
+
+    return finish
