@@ -187,12 +187,15 @@ def bulk_transition(queryset: models.QuerySet, name: str, *, actor: User | None,
                     # SKIP LOCKED: a row a user is paying right now is left for the next sweep, not waited on.
                     locked = batch.select_for_update(skip_locked=True, of=("self",)).values(**rows)
                     select_sql, select_params = locked.query.get_compiler(using=eligible.db).as_sql()
+                    # The id range again on the updated side: the join then reads this batch's rows, not the
+                    # whole table once per batch.
                     cursor.execute(
                         f"WITH src AS ({select_sql}), moved AS ("
                         f"UPDATE {table} AS t SET state = %s, updated_at = %s FROM src WHERE t.{pk} = src.row_id "
+                        f"AND t.{pk} >= %s AND t.{pk} < %s "
                         f"RETURNING t.{pk} AS id, src.row_state AS source_state) "
                         f"{insert}SELECT %s, %s, %s, %s, %s, %s, moved.source_state, moved.id FROM moved",
-                        [*select_params, target, log_values[0], *log_values],
+                        [*select_params, target, log_values[0], start, start + batch_size, *log_values],
                     )
                     moved += cursor.rowcount
                 else:

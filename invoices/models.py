@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,9 +104,12 @@ class Invoice(SalesRecord, PricedDocument):
                     "credit_of_id", "credit_reason", "payment_terms_days", "discount_percent", "discount_due_date",
                     "seller", "buyer", "previous_hash", "chain_hash", "language")
 
-    state = FSMField(
-        _("status"), default=InvoiceState.DRAFT, choices=InvoiceState.choices, protected=True, db_index=True
-    )
+    # Indexes: see Meta. `state` has no index of its own: (state, due_date) serves every state filter.
+    state = FSMField(_("status"), default=InvoiceState.DRAFT, choices=InvoiceState.choices, protected=True)
+    # SalesRecord's `number` (unique=True) would get a second, varchar_pattern_ops copy of its index on PostgreSQL
+    # for LIKE 'prefix%' queries, which no invoice query makes (searches are icontains): uniqueness is the
+    # `invoice_number_unique` constraint instead.
+    number = models.CharField(_("number"), max_length=40, null=True, blank=True)
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="invoices"
     )
@@ -121,14 +125,15 @@ class Invoice(SalesRecord, PricedDocument):
     kind = models.CharField(_("type"), max_length=20, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
     credit_of = models.ForeignKey(
         "self", verbose_name=_("credit note for"), on_delete=models.PROTECT, null=True, blank=True,
-        related_name="credit_notes",
+        related_name="credit_notes", db_index=False,  # partial index in Meta: only credit notes have one
     )
     credit_reason = models.TextField(_("reason for the credit note"), blank=True)
     schedule_label = models.CharField(_("billing step"), max_length=100, blank=True)
     delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
+    # No index: no query looks invoices up by term (a handful of values); only deleting a term does, rarely.
     payment_term = models.ForeignKey(
         PaymentTerm, verbose_name=_("payment term"), on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     discount_percent = models.DecimalField(
         _("early payment discount (%)"), max_digits=5, decimal_places=2, default=Decimal(0)
@@ -143,6 +148,13 @@ class Invoice(SalesRecord, PricedDocument):
     buyer = models.JSONField(_("buyer (at issue)"), default=dict, blank=True)
     previous_hash = models.CharField(_("previous document hash"), max_length=64, blank=True)
     chain_hash = models.CharField(_("document hash"), max_length=64, blank=True)
+    # Archivable's fields without their full indexes: only drafts can be archived, so on all but a handful of
+    # rows both are NULL; the partial indexes in Meta serve the "Archived" list and the archived_by foreign key.
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("archived by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", db_index=False,
+    )
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -156,7 +168,16 @@ class Invoice(SalesRecord, PricedDocument):
             ("record_payment", _("Record payments on invoices")),
             ("credit_invoice", _("Correct issued invoices with credit notes")),
         ]
-        indexes = [models.Index(fields=["state", "due_date"])]
+        # Every index is one more entry to write for each invoice the overdue sweep moves (a state change is
+        # never a HOT update), so there are only the ones a query uses. (state, due_date): state filters,
+        # the sweep's candidates, the overdue lists by due date. Partial indexes on mostly-NULL columns hold
+        # only the rows they can find.
+        indexes = [
+            models.Index(fields=["state", "due_date"]),
+            *(models.Index(fields=[field], name=f"invoice_{field}_idx", condition=Q(**{f"{field}__isnull": False}))
+              for field in ("credit_of", "archived_at", "archived_by")),
+        ]
+        constraints = [models.UniqueConstraint(fields=["number"], name="invoice_number_unique")]
 
     def __str__(self) -> str:
         if self.number:
@@ -411,8 +432,9 @@ class DunningLevel(models.Model):
 class DunningNotice(models.Model):
     """A reminder of one level for one invoice: the unique constraint makes "never twice" a database fact."""
 
+    # No index of its own: the unique (invoice, level) constraint's index starts with invoice_id.
     invoice = models.ForeignKey(
-        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="dunning_notices"
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="dunning_notices", db_index=False
     )
     level = models.ForeignKey(DunningLevel, verbose_name=_("level"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)

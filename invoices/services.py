@@ -583,38 +583,54 @@ def invoices_sweep_overdue(*, today: date | None = None, actor: User | None = No
 
 
 def dunning_create_notices(*, today: date) -> int:
-    """Set-based: per level, one INSERT … SELECT of the invoices that reached it and have neither this level
-    nor a higher one; no row passes through Python. Highest level first, so an invoice found late gets only
-    the level it has reached, not every reminder it missed. ON CONFLICT on the unique (invoice, level)
-    constraint makes a second run, or two sweeps at once, harmless."""
-    created = 0
+    """Set-based, one INSERT … SELECT for all levels; no row passes through Python. Each overdue invoice gets the
+    highest level it has reached (a CASE over the levels, highest first), and only when it has no notice of that
+    level or a higher one yet: an invoice found late gets only the level it reached, not every reminder it
+    missed, and never a lower one after a higher. ON CONFLICT on the unique (invoice, level) constraint makes a
+    second run, or two sweeps at once, harmless."""
     levels = list(DunningLevel.objects.order_by("-level"))
+    if not levels:
+        return 0
+    reached = [(level, today - timedelta(days=level.days_after_due)) for level in levels]
+    # CASE takes the first WHEN that holds: levels are listed highest first.
+    due = (
+        Invoice.objects.payable()
+        .filter(state=InvoiceState.OVERDUE, due_date__lte=max(day for _level, day in reached))
+        .order_by()
+        .values(
+            row_invoice=models.F("pk"),
+            row_level=models.Case(*(models.When(due_date__lte=day, then=models.Value(lv.pk)) for lv, day in reached)),
+            row_rank=models.Case(*(models.When(due_date__lte=day, then=models.Value(lv.level)) for lv, day in reached)),
+        )
+    )
+    # The highest level each invoice was already reminded at, read once. MATERIALIZED (PostgreSQL) keeps the
+    # statement from re-reading the notices table per invoice while it inserts into it: with a stale estimate
+    # (the invoices were made overdue earlier in this transaction, the table was empty when last analysed) the
+    # planner would otherwise pick a nested loop that scans the growing table again for every row.
+    reminded = (
+        DunningNotice.objects.order_by().values("invoice_id").annotate(top=models.Max("level__level"))
+        .values("invoice_id", "top")
+    )
     connection = connections[DunningNotice.objects.db]
     table = connection.ops.quote_name(DunningNotice._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    for level in levels:
-        higher_or_same = [lv.pk for lv in levels if lv.level >= level.level]
-        # NOT EXISTS, not exclude()'s NOT IN: PostgreSQL turns it into an anti-join, while NOT IN over a
-        # million notices no longer fits in memory and is re-scanned per invoice.
-        reminded = DunningNotice.objects.filter(invoice_id=models.OuterRef("pk"), level_id__in=higher_or_same)
-        due = (
-            Invoice.objects.payable()
-            .filter(state=InvoiceState.OVERDUE, due_date__lte=today - timedelta(days=level.days_after_due))
-            .filter(~models.Exists(reminded))
-            .order_by()
-            .values(invoice=models.F("pk"))
+    due_sql, due_params = due.query.sql_with_params()
+    reminded_sql, reminded_params = reminded.query.sql_with_params()
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH reminded (invoice, top_rank) AS {materialized}({reminded_sql}) "
+            f"INSERT INTO {table} (invoice_id, level_id, created_at, sent_to) "
+            f"SELECT due.row_invoice, due.row_level, %s, '' FROM ({due_sql}) AS due "
+            "LEFT JOIN reminded ON reminded.invoice = due.row_invoice "
+            "WHERE reminded.top_rank IS NULL OR reminded.top_rank < due.row_rank "
+            # In invoice order: the unique (invoice, level) index is appended to instead of written all over,
+            # and the foreign-key checks at commit visit the invoices in table order (half their time at 1M).
+            "ORDER BY due.row_invoice "
+            "ON CONFLICT (invoice_id, level_id) DO NOTHING",
+            [*reminded_params, now, *due_params],
         )
-        select_sql, select_params = due.query.sql_with_params()
-        with connection.cursor() as cursor:
-            # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join syntax.
-            cursor.execute(
-                f"INSERT INTO {table} (invoice_id, level_id, created_at, sent_to) "
-                f"SELECT src.invoice, %s, %s, '' FROM ({select_sql}) AS src WHERE true "
-                "ON CONFLICT (invoice_id, level_id) DO NOTHING",
-                [level.pk, now, *select_params],
-            )
-            created += cursor.rowcount
-    return created
+        return cursor.rowcount
 
 
 def dunning_send_pending(*, limit: int = 500) -> int:

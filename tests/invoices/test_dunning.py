@@ -93,3 +93,55 @@ def test_reminders_are_shown_on_the_invoice(seller, seller_client):
     call_command("sweep_overdue", stdout=StringIO())
     page = seller_client.get(invoice.get_absolute_url()).content.decode()
     assert "Payment reminders" in page and "ap@customer.example" in page
+
+
+def test_one_sweep_gives_each_invoice_its_highest_level_in_one_statement(seller, django_assert_max_num_queries):
+    invoices = {days: issued_days_ago(seller, 14 + days) for days in (3, 8, 25, 40)}
+    with django_assert_max_num_queries(20):
+        invoices_sweep_overdue()
+    levels = dict(DunningNotice.objects.values_list("invoice_id", "level__level"))
+    assert levels == {invoices[8].pk: 1, invoices[25].pk: 2, invoices[40].pk: 3}
+    assert DunningNotice.objects.count() == 3
+
+
+def test_an_invoice_never_gets_a_lower_level_than_it_already_has(seller):
+    invoice = issued_days_ago(seller, 14 + 25)  # 25 days past due: level 2 reached
+    invoices_sweep_overdue()
+    # Someone sent the final reminder early, by hand: the sweep must not add the level 2 it skipped.
+    DunningNotice.objects.filter(invoice=invoice).delete()
+    DunningNotice.objects.create(invoice=invoice, level=DunningLevel.objects.get(level=3))
+    invoices_sweep_overdue()
+    assert list(DunningNotice.objects.values_list("level__level", flat=True)) == [3]
+
+
+def test_a_later_level_is_added_beside_the_earlier_ones_and_a_rerun_adds_nothing(seller):
+    invoice = issued_days_ago(seller, 14 + 8)
+    today = timezone.localdate()
+    invoices_sweep_overdue(today=today)
+    invoices_sweep_overdue(today=today + timedelta(days=30))  # 38 days past due: level 3, level 2 skipped
+    invoices_sweep_overdue(today=today + timedelta(days=30))
+    assert list(DunningNotice.objects.filter(invoice=invoice).values_list("level__level", flat=True)) == [1, 3]
+
+
+def test_the_highest_level_reached_wins_even_when_levels_are_not_in_day_order(seller):
+    # A misconfiguration (level 2 before level 1): the invoice gets the highest level whose day has come.
+    DunningLevel.objects.filter(level=2).update(days_after_due=5)
+    issued_days_ago(seller, 14 + 6)  # 6 days past due: level 2's day, not yet level 1's
+    invoices_sweep_overdue()
+    assert list(DunningNotice.objects.values_list("level__level", flat=True)) == [2]
+
+
+def test_invoices_not_yet_due_get_no_reminder(seller):
+    issued_days_ago(seller, 14 + 40)
+    fresh = issued_days_ago(seller, 5)  # not due yet
+    invoices_sweep_overdue()
+    assert DunningNotice.objects.count() == 1
+    assert not DunningNotice.objects.filter(invoice=fresh).exists()
+
+
+def test_without_levels_the_sweep_only_marks_overdue(seller):
+    invoice = issued_days_ago(seller, 14 + 40)
+    DunningLevel.objects.all().delete()
+    assert invoices_sweep_overdue() == 1
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.OVERDUE and not DunningNotice.objects.exists()
