@@ -88,11 +88,13 @@ def _line_actions(quote: Quote, lines: Any) -> None:
                        "edit": _("Edit line %(line)s") % names, "remove": _("Remove line %(line)s") % names}
 
 
-def _lines_context(quote: Quote, line_form: QuoteLineForm | None = None) -> dict[str, Any]:
+def _lines_context(request: HttpRequest, quote: Quote, line_form: QuoteLineForm | None = None) -> dict[str, Any]:
     lines = quote.lines.all()
     _line_actions(quote, lines)
     return {
         "quote": quote,
+        # Asked once here; the lines table asks it for every row.
+        "can_edit_lines": quote.is_editable and request.user.has_perm("quotes.change_quote"),
         "lines": lines,
         "totals": selectors.document_totals(quote),
         "section_totals": selectors.section_totals(quote),
@@ -102,7 +104,7 @@ def _lines_context(quote: Quote, line_form: QuoteLineForm | None = None) -> dict
 
 def _render_detail(request: HttpRequest, quote: Quote, *, update_form: QuoteUpdateForm | None = None,
                    line_form: QuoteLineForm | None = None, reject_form: ReasonForm | None = None) -> HttpResponse:
-    context = _lines_context(quote, line_form)
+    context = _lines_context(request, quote, line_form)
     context.update({
         "update_form": update_form or QuoteUpdateForm(quote=quote),
         "reject_form": reject_form or ReasonForm(),
@@ -139,7 +141,7 @@ def quote_update(request: HttpRequest, pk: int) -> HttpResponse:
 def _lines_response(request: HttpRequest, pk: int, line_form: QuoteLineForm | None = None) -> HttpResponse:
     """The lines partial for htmx, re-read so totals and buttons reflect what was just saved."""
     quote = _get_quote(request, pk)
-    context = _lines_context(quote, line_form)
+    context = _lines_context(request, quote, line_form)
     context.update({"oob": True, "reject_form": ReasonForm(), "order": getattr(quote, "order", None)})
     return render(request, "quotes/_lines.html", context)
 
