@@ -26,12 +26,8 @@ CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
 
 
 @pytest.fixture(autouse=True)
-def company(db):
-    return CompanyProfile.objects.create(
-        pk=1, legal_name="Salesflow Test GmbH", street="Hauptstraße 1", postal_code="10115", city="Berlin",
-        country="DE", vat_id="DE123456789", email="billing@salesflow.example", iban="DE89 3704 0044 0532 0130 00",
-        bic="COBADEFFXXX", bank_name="Testbank",
-    )
+def company(billing_company):
+    return billing_company
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from lxml import etree
 from pypdf import PdfReader
 
 from crm.documents import pdf_font_config, pdf_stylesheet
-from crm.models import CompanyProfile
 from invoices import documents
 from invoices.models import Invoice, PaymentTerm
 from invoices.services import credit_note_create, invoice_issue
@@ -38,12 +37,8 @@ NS = {
 
 
 @pytest.fixture(autouse=True)
-def company(db):
-    return CompanyProfile.objects.create(
-        pk=1, legal_name="Salesflow Test GmbH", street="Hauptstraße 1", postal_code="10115", city="Berlin",
-        country="DE", vat_id="DE123456789", email="billing@salesflow.example", iban="DE89 3704 0044 0532 0130 00",
-        bic="COBADEFFXXX", bank_name="Testbank",
-    )
+def company(billing_company):
+    return billing_company
 
 
 @pytest.fixture
