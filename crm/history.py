@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
-from crm.models import Activity, FieldChange
+from crm.models import Activity, FieldChange, User
 from crm.workflow import SalesRecord, transition_label
 
 TIMELINE_LIMIT = 50
@@ -49,7 +49,6 @@ class Row:
 
     at: datetime
     by: str
-    kind: str
     a: Any
     b: Any
     c: Any
@@ -119,8 +118,7 @@ def timeline(record: SalesRecord, extra: Iterable[Event] = (), *, sources: Itera
 
 
 def _row(values: dict[str, Any]) -> Row:
-    name = " ".join(part for part in (values["ev_first"], values["ev_last"]) if part)
-    return Row(at=values["ev_at"], by=name or values["ev_user"] or "", kind=values["ev_kind"],
+    return Row(at=values["ev_at"], by=User.name_of(values["ev_first"], values["ev_last"], values["ev_user"]),
                a=values["ev_a"], b=values["ev_b"], c=values["ev_c"], d=values["ev_d"])
 
 

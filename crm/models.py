@@ -33,11 +33,16 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return self.name_of(self.first_name, self.last_name, self.username)
 
     @property
     def initials(self) -> str:
         return self.initials_of(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_of(first_name: str | None, last_name: str | None, username: str | None) -> str:
+        """How a user reads (full name, else username), from columns read without the user object."""
+        return " ".join(part for part in (first_name, last_name) if part) or username or ""
 
     @staticmethod
     def initials_of(first_name: str, last_name: str, username: str) -> str:

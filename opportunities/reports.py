@@ -172,7 +172,7 @@ def pipeline_report(
     counts = {"won": Count("pk", filter=Q(state=OpportunityState.WON)),
               "lost": Count("pk", filter=Q(state=OpportunityState.LOST))}
     by_owner = [
-        WinRow(" ".join(filter(None, [r["owner__first_name"], r["owner__last_name"]])) or r["owner__username"],
+        WinRow(User.name_of(r["owner__first_name"], r["owner__last_name"], r["owner__username"]),
                r["won"], r["lost"])
         for r in closed.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
         .annotate(**counts).order_by("owner__first_name", "owner__last_name", "owner_id")

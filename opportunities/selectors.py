@@ -295,7 +295,7 @@ def board_column_page(
         cards.append(Card(
             pk=row["pk"], number=row["number"], name=row["name"], account_name=row["account__name"],
             amount=Money(row["amount"], row["amount_currency"]), expected_close_date=row["expected_close_date"],
-            created_at=row["created_at"], owner_name=f"{first} {last}".strip() or username,
+            created_at=row["created_at"], owner_name=User.name_of(first, last, username),
             owner_initials=User.initials_of(first, last, username),
             detail_url=detail_url(row["pk"]), move_url=move_url(row["pk"]), days_in_stage=days,
             # Here rather than {% blocktranslate count %} in the card: the same translation, a fifth of the cost.
