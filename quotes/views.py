@@ -93,7 +93,7 @@ def _lines_context(request: HttpRequest, quote: Quote, line_form: QuoteLineForm 
     _line_actions(quote, lines)
     return {
         "quote": quote,
-        # Asked once here; the lines table asks it for every row.
+        # Asked once here; the lines table asks it for every row, the terms form once more.
         "can_edit_lines": quote.is_editable and request.user.has_perm("quotes.change_quote"),
         "lines": lines,
         "totals": selectors.document_totals(quote),
