@@ -666,7 +666,7 @@ def copy_insert(model: type, objs: list) -> list:
     if not objs:
         return objs
     table = model._meta.db_table
-    fields = list(model._meta.concrete_fields)
+    fields = [f for f in model._meta.concrete_fields if not f.generated]  # the database computes those
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -811,7 +811,7 @@ def _copy_invoices(count, orders, rate, rng, today, now, year, first_value, over
 
 def copy_rows(model: type, template: Any, rows, now: datetime, *, with_id: bool = True) -> None:
     """COPY rows that differ from `template` only in the given attnames (ids included when with_id)."""
-    fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if (with_id or not f.primary_key) and not f.generated]
     base = [_raw(f, template, now) for f in fields]
     position = {f.attname: i for i, f in enumerate(fields)}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)

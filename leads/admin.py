@@ -45,7 +45,7 @@ def run_for_each(
 class LeadAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     list_display = ("number", "full_name", "company", "state", "source", "score", "owner", "team", "created_at")
     list_filter = ("state", "source", "team", "disqualify_reason")
-    search_fields = ("number", "first_name", "last_name", "email", "company")
+    search_fields = ("search_text",)  # number, name, e-mail, company: one trigram index (Lead.search_text)
     list_select_related = ("owner", "team")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -62,7 +62,7 @@ class LeadAdmin(ScopedAdminMixin, FieldHistoryAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
         if obj is not None and obj.state == "qualified":
             # A qualified lead is closed (lead_update refuses it): show it, do not offer a form.
-            return tuple(f.name for f in Lead._meta.concrete_fields if f.name != "id")
+            return tuple(f.name for f in Lead._meta.concrete_fields if f.name != "id" and not f.generated)
         return READONLY
 
     def save_model(self, request: HttpRequest, obj: Lead, form, change: bool) -> None:

@@ -442,7 +442,7 @@ def _insert(rows: list[dict[str, Any]], *, actor: User, owner: User | None) -> N
 
     connection = transaction.get_connection()
     now = timezone.now()
-    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
     varying = {"number", "owner_id", "team_id", "score", *(f for f in TARGET_FIELDS if f != "name")}
     constants = {}
     for f in fields:

@@ -4,6 +4,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +103,18 @@ class Lead(SalesRecord):
     # The code of a DisqualificationReason (a plain string, so retired reasons keep reading on old leads).
     disqualify_reason = models.CharField(_("disqualification reason"), max_length=20, blank=True, db_index=True)
     qualified_at = models.DateTimeField(_("qualified"), null=True, blank=True)
+    # What the list's search box looks in, as one string kept by the database. One trigram index on it
+    # (leads/migrations/0009) serves a search of all five columns: with an index per column PostgreSQL estimated
+    # the OR of five LIKEs badly and read the whole table to count the matches. The spaces keep a search word
+    # (which has none) from matching across two columns.
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "first_name", Value(" "), "last_name", Value(" "), "email", Value(" "), "company", Value(" "), "number",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     HISTORY_EXCLUDE = frozenset({"score"})  # recomputed from the scoring rules
 

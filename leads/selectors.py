@@ -36,11 +36,8 @@ def lead_list(
 ) -> QuerySet[Lead]:
     leads = Lead.objects.visible_to(user, archived=archived).select_related("owner", "team")
     if q:
-        for word in q.split():
-            leads = leads.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
-                | Q(company__icontains=word) | Q(number__icontains=word)
-            )
+        for word in q.split():  # every word in name, e-mail, company or number (Lead.search_text)
+            leads = leads.filter(search_text__icontains=word)
     if state:
         leads = leads.filter(state=state)
     if source:
