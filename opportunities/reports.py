@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connections
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -154,14 +155,23 @@ def pipeline_report(
         StageChange.objects.filter(opportunity_id=OuterRef("pk"), to_stage__in=stages)
         .order_by().values("opportunity_id").annotate(top=Max(stage_order)).values("top")
     )
-    tops = _count_by(cohort.order_by().annotate(top=Subquery(reached_order)).values("top"), "top")
-    tops.pop(None, None)  # deals of the cohort without a change into these stages
+    # Grouped by furthest stage and by won or not: the deals won come out of the same pass.
+    per_top = _count_by(
+        cohort.order_by().annotate(top=Subquery(reached_order),
+                                 won=ExpressionWrapper(Q(state=OpportunityState.WON), output_field=BooleanField()))
+        .values("top", "won"),
+        "top", "won",
+    )
+    won_after_last = sum(n for (_top, won), n in per_top.items() if won)
+    tops: dict[int, int] = {}
+    for (top, _won), n in per_top.items():
+        if top is not None:  # None: deals of the cohort without a change into these stages
+            tops[top] = tops.get(top, 0) + n
     for row in rows.values():
         row.reached = sum(n for top, n in tops.items() if top >= row.stage.order)
     ordered = [rows[s.pk] for s in stages]
     for current, following in zip(ordered, ordered[1:], strict=False):
         current.conversion = _percent(following.reached, current.reached)
-    won_after_last = cohort.filter(state=OpportunityState.WON).count()
     if ordered:
         ordered[-1].conversion = _percent(won_after_last, ordered[-1].reached)
 
@@ -169,22 +179,26 @@ def pipeline_report(
     closed = deals.filter(
         state__in=[OpportunityState.WON, OpportunityState.LOST], closed_at__gte=start, closed_at__lt=end
     ).order_by()
-    counts = {"won": Count("pk", filter=Q(state=OpportunityState.WON)),
-              "lost": Count("pk", filter=Q(state=OpportunityState.LOST))}
-    by_owner = [
-        WinRow(User.name_of(r["owner__first_name"], r["owner__last_name"], r["owner__username"]),
-               r["won"], r["lost"])
-        for r in closed.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
-        .annotate(**counts).order_by("owner__first_name", "owner__last_name", "owner_id")
-    ]
+    # One pass over the closed deals grouped by owner and source (a few dozen rows); both tables are summed from it.
+    lead_source = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).order_by().values("source")[:1])
+    owners: dict[int, WinRow] = {}
+    by_source_code: dict[str, WinRow] = {}
     sources = dict(LeadSource.choices)
-    # The source by a lookup per closed deal (the lead's primary key), not a join that reads every lead.
-    lead_source = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("source")[:1])
-    by_source = [
-        WinRow(str(sources.get(r["source"], r["source"])) if r["source"] else _("No lead (direct)"),
-               r["won"], r["lost"])
-        for r in closed.annotate(source=lead_source).values("source").annotate(**counts).order_by("source")
-    ]
+    for r in (
+        closed.annotate(source=lead_source)
+        .values("owner_id", "owner__first_name", "owner__last_name", "owner__username", "source")
+        .annotate(won=Count("pk", filter=Q(state=OpportunityState.WON)),
+                  lost=Count("pk", filter=Q(state=OpportunityState.LOST)))
+    ):
+        owner = owners.setdefault(r["owner_id"], WinRow(
+            User.name_of(r["owner__first_name"], r["owner__last_name"], r["owner__username"]), 0, 0))
+        source = by_source_code.setdefault(r["source"] or "", WinRow(
+            str(sources.get(r["source"], r["source"])) if r["source"] else _("No lead (direct)"), 0, 0))
+        for row in (owner, source):
+            row.won += r["won"]
+            row.lost += r["lost"]
+    by_owner = sorted(owners.values(), key=lambda row: row.label.casefold())
+    by_source = [by_source_code[code] for code in sorted(by_source_code, key=lambda code: (not code, code))]
     return Report(team=team, date_from=date_from, date_to=date_to, currency=currency, stages=ordered,
                   won_after_last=won_after_last, by_owner=by_owner, by_source=by_source)
 
@@ -197,7 +211,8 @@ def _stay_seconds(stays: QuerySet) -> list[tuple[int, float, float]]:
     connection = connections[stays.db]
     if connection.vendor == "postgresql":
         sql, params = stays.query.sql_with_params()
-        seconds = "GREATEST(EXTRACT(EPOCH FROM (s.ended - s.entered)), 0)"
+        # date_part() is double precision; EXTRACT() is numeric, whose arithmetic was half of this query's time.
+        seconds = "GREATEST(date_part('epoch', s.ended - s.entered), 0)"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT s.stay_stage, AVG({seconds}), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {seconds}) "
@@ -211,13 +226,15 @@ def _stay_seconds(stays: QuerySet) -> list[tuple[int, float, float]]:
     return [(stage, statistics.fmean(values), statistics.median(values)) for stage, values in durations.items()]
 
 
-def _count_by(rows: QuerySet, column: str) -> dict[int, int]:
-    """COUNT(*) per value of `column` of a grouped query (an aggregate over an aggregate needs the subquery)."""
+def _count_by(rows: QuerySet, *columns: str) -> dict[tuple, int]:
+    """COUNT(*) per combination of `columns` of a grouped query (an aggregate over an aggregate needs the
+    subquery)."""
     connection = connections[rows.db]
     sql, params = rows.query.sql_with_params()
+    keys = ", ".join(f"g.{column}" for column in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT g.{column}, COUNT(*) FROM ({sql}) AS g GROUP BY g.{column}", params)
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT {keys}, COUNT(*) FROM ({sql}) AS g GROUP BY {keys}", params)
+        return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
 
 
 def _share(amounts: list[Money], currency: str, largest: Decimal) -> Decimal:

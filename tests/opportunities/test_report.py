@@ -81,6 +81,27 @@ def test_report_numbers_on_a_known_dataset(seller, team, dataset):
     assert [(r.label, r.won, r.lost) for r in report.by_source] == [("Website", 1, 1)]
 
 
+def test_win_rates_by_owner_and_by_source_count_each_closed_deal_once(seller, teammate, team):
+    closed = [(seller, "website", True), (seller, "referral", False), (seller, "referral", True),
+              (teammate, "website", False), (teammate, None, True)]
+    for owner, source, won in closed:
+        deal = (factories.opportunity(owner=owner, source=source, company=f"{source} Co") if source else
+                opportunity_create(actor=owner, account=factories.AccountFactory(), name="Direct",
+                                   amount=Money("10.00", "EUR")))
+        if won:
+            opportunity_win(opportunity=deal, actor=owner)
+        else:
+            opportunity_lose(opportunity=deal, actor=owner, reason="price")
+    factories.opportunity(owner=teammate, source="website", company="Still open")
+
+    report = pipeline_report(user=seller, team=team)
+
+    owners = {r.label: (r.won, r.lost) for r in report.by_owner}
+    assert owners == {str(seller): (2, 1), str(teammate): (1, 1)}
+    assert [(r.label, r.won, r.lost) for r in report.by_source] == [
+        ("Referral", 1, 1), ("Website", 1, 1), ("No lead (direct)", 1, 0)]
+
+
 def test_a_period_without_closed_deals_has_no_win_rates(seller, team, dataset):
     report = pipeline_report(user=seller, team=team, date_from=date(2025, 1, 1), date_to=date(2025, 12, 31), now=NOW)
 
