@@ -264,7 +264,12 @@ class Product(models.Model):
         verbose_name_plural = _("products")
 
     def __str__(self) -> str:
-        return f"{self.sku} · {self.name}"
+        return self.label_of(self.sku, self.name)
+
+    @staticmethod
+    def label_of(sku: str, name: str) -> str:
+        """A product's label from its columns, for lists read as values rather than instances."""
+        return f"{sku} · {name}"
 
 
 class PriceList(models.Model):

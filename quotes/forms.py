@@ -7,9 +7,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from djmoney.money import Money
 
-from crm.models import Contact
+from crm.models import Contact, Product
 from quotes.models import LineKind, Quote, QuoteState
 from quotes.selectors import product_choices, tax_rate_choices
 
@@ -139,6 +142,22 @@ class QuoteLineForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         if self.is_bound and self.data.get("kind") in (LineKind.SECTION, LineKind.NOTE):
             self.fields["quantity"].required = False
+
+    def product_options(self) -> SafeString:
+        """The product select's options with the data the editor's script fills the line from (price, currency,
+        tax rate, name), built here in one pass: as template markup, the ~10 lookups per option of a
+        200-product catalogue cost more than the quote's lines."""
+        chosen = str(self["product"].value() or "")
+        rows = self.fields["product"].queryset.values_list("pk", "sku", "name", "price", "price_currency", "tax_rate")
+        options = [
+            (pk, amount, currency, tax_rate or "", name, " selected" if str(pk) == chosen else "",
+             f"{Product.label_of(sku, name)} · {Money(amount, currency)}")
+            for pk, sku, name, amount, currency, tax_rate in rows
+        ]
+        return format_html_join(
+            "", '<option value="{}" data-price="{}" data-currency="{}" data-tax="{}" data-name="{}"{}>{}</option>',
+            options,
+        )
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -194,6 +194,11 @@ def test_seller_takes_a_lead_to_a_paid_invoice(page: Page, shot, live_server, se
     quote.refresh_from_db()
     assert quote.lines.count() == 2
     assert quote.gross_total == Money("297.50", "EUR")
+    # The row buttons post through htmx and swap the table: move the second line up, then back down.
+    page.get_by_test_id("quote-lines").get_by_role("button", name="Move Travel expenses up").click()
+    expect(page.get_by_test_id("quote-lines").locator("tbody tr").first).to_contain_text("Travel expenses")
+    page.get_by_test_id("quote-lines").get_by_role("button", name="Move Travel expenses down").click()
+    expect(page.get_by_test_id("quote-lines").locator("tbody tr").first).to_contain_text("Onboarding workshop")
     shot("quote-lines")
 
     page.get_by_test_id("actions").get_by_role("button", name="Send").click()

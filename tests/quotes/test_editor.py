@@ -1,8 +1,10 @@
 """The quote editor: catalog search, inline editing, reordering, headings and notes, discounts, defaults."""
 
+import re
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -117,6 +119,39 @@ def test_move_buttons_swap_neighbours(seller_client, seller, draft, vat19):
     assert descriptions(draft) == ["B", "A", "C"]
     seller_client.post(reverse("quotes:line_move", args=[draft.pk, b.pk, "down"]))
     assert descriptions(draft) == ["A", "B", "C"]
+
+
+def test_row_buttons_work_without_javascript_through_the_shared_form(seller, draft, vat19):
+    """Without htmx a row button submits the one CSRF form of the table to its own formaction."""
+    add(draft, seller, vat19, "A")
+    b = add(draft, seller, vat19, "B")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(seller)
+
+    page = client.get(draft.get_absolute_url()).content.decode()
+    shared = re.search(r'<form id="line-actions" method="post">(.*?)</form>', page, re.S).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shared).group(1)
+    remove = re.search(r'<button form="line-actions" formaction="([^"]+)"[^>]*aria-label="Remove line B"', page)
+    first_up = re.search(r'<button form="line-actions" formaction="[^"]+/up/"[^>]*>', page).group(0)
+
+    assert "disabled" in first_up  # the first line cannot move up
+    response = client.post(remove.group(1), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and descriptions(draft) == ["A"]
+    assert not QuoteLine.objects.filter(pk=b.pk).exists()
+
+
+def test_the_product_select_keeps_the_choice_of_a_refused_line(seller_client, draft, vat19):
+    chosen = factories.ProductFactory(sku="SKU-CHOSEN", name="Chosen", price=Money("12.50", "EUR"), tax_rate=vat19)
+    factories.ProductFactory(sku="SKU-OTHER", name="Other")
+
+    response = seller_client.post(reverse("quotes:line_add", args=[draft.pk]),
+                                  {"kind": "item", "product": chosen.pk, "quantity": "-1"})
+
+    select = re.search(r'<select name="product".*?</select>', response.content.decode(), re.S).group(0)
+    option = re.search(rf'<option value="{chosen.pk}"[^>]*>[^<]*</option>', select).group(0)
+    assert re.search(r'data-price="12\.50*" data-currency="EUR"', option) and f'data-tax="{vat19.pk}"' in option
+    assert " selected>" in option and "SKU-CHOSEN · Chosen · " in option
+    assert select.count(" selected") == 1
 
 
 def test_drag_and_drop_posts_the_new_order(seller_client, seller, draft, vat19):
