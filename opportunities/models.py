@@ -284,7 +284,10 @@ class Opportunity(SalesRecord):
 class StageChange(models.Model):
     """Every move of an opportunity between stages: the basis of time in stage and funnel reports."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    # Indexed by opp_stagechange_opp_at_id below (opportunity first), not by a second index of its own.
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
     from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Indexed by opp_stagechange_stage_at below (to_stage first), not by a second index of its own.
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -296,9 +299,10 @@ class StageChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
-        # The pipeline report's window (next change of the same deal) and a deal's stage history read in this order.
+        # A deal's stage history reads in this order; the report's conversion (the furthest stage each deal of the
+        # period reached) reads the stages off this index alone, hence to_stage included.
         indexes = [
-            models.Index(fields=["opportunity", "at", "id"], name="opp_stagechange_opp_at_id"),
+            models.Index(fields=["opportunity", "at", "id"], include=["to_stage"], name="opp_stagechange_opp_at_id"),
             # The report's time in stage: the stays in a pipeline's stages that began in the period, read off
             # this index alone on PostgreSQL (the deal and the end of the stay are in it).
             models.Index(fields=["to_stage", "at"], include=["opportunity", "ended_at"],
