@@ -22,9 +22,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from crm import normalize
 from crm.models import ActivityKind, Contact
 from leads.models import Lead, LeadSource, ProcessedEmail
-from leads.selectors import company_domain
 
 logger = logging.getLogger(__name__)
 BODY_MAX = 10_000
@@ -101,7 +101,7 @@ def ingest_message(message: Message, *, dry_run: bool = False) -> str:
                 activity_log(target=target, actor=owner, kind=ActivityKind.EMAIL, subject=subject, body=body)
             elif outcome == "lead":
                 first, last = _name_parts(display_name, address)
-                domain = company_domain(address)
+                domain = normalize.company_domain(address)
                 created_lead = lead_capture(fields={
                     "first_name": first[:100], "last_name": last[:100], "email": address,
                     "company": domain.rsplit(".", 1)[0].replace("-", " ").title()[:200] if domain else "",

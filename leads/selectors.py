@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm import normalize
 from crm.models import Account, Activity, Contact, Team, User
 from crm.permissions import sees_everything
 from leads.models import ImportJob, Lead, LeadSource, LeadState
@@ -122,13 +123,6 @@ def import_jobs_visible_to(user: User) -> QuerySet[ImportJob]:
     return jobs if sees_everything(user) else jobs.filter(created_by=user)
 
 
-FREEMAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "gmx.de", "gmx.net", "gmx.at", "gmx.ch", "web.de", "t-online.de",
-    "outlook.com", "outlook.de", "hotmail.com", "hotmail.de", "live.com", "yahoo.com", "yahoo.de", "icloud.com",
-    "me.com", "aol.com", "freenet.de", "posteo.de", "mailbox.org", "proton.me", "protonmail.com", "arcor.de",
-})
-
-
 @dataclass(frozen=True)
 class Duplicate:
     kind: str
@@ -137,19 +131,13 @@ class Duplicate:
     reason: str
 
 
-def company_domain(email: str) -> str:
-    """The company's web domain from an e-mail address; empty for free-mail providers (not a company)."""
-    domain = email.rpartition("@")[2].strip().lower() if "@" in email else ""
-    return "" if domain in FREEMAIL_DOMAINS else domain
-
-
 def lead_duplicates(*, user: User, email: str, exclude_pk: int | None = None, limit: int = 5) -> list[Duplicate]:
     """Leads, contacts and accounts that look like the same person or company: same e-mail, or same company
     domain. Leads outside the user's scope are not listed (their existence would leak)."""
     email = (email or "").strip().lower()
     if not email:
         return []
-    domain = company_domain(email)
+    domain = normalize.company_domain(email)
     found: list[Duplicate] = []
     same_email, same_domain = _("Same e-mail"), _("Same company domain (%(domain)s)") % {"domain": domain}
     leads = Lead.objects.visible_to(user).exclude(pk=exclude_pk)
