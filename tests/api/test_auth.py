@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -143,6 +144,19 @@ def test_a_token_of_a_user_who_must_use_2fa_but_has_not_is_refused_with_a_json_4
         assert response.json() == {"detail": "Turn on two-factor authentication before using the API.",
                                    "code": "two_factor_required"}
     assert not Lead.objects.filter(last_name="Sneaky").exists()
+
+
+def test_a_session_of_a_user_who_must_use_2fa_but_has_not_gets_the_same_json_403_from_the_api(
+    client, enforce_2fa, accountant
+):
+    client.force_login(accountant)
+
+    response = client.get("/api/invoices/")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Turn on two-factor authentication before using the API.",
+                               "code": "two_factor_required"}
+    assert client.get("/")["Location"] == reverse("security")  # pages still lead to the set-up page
 
 
 def test_the_same_token_works_once_2fa_is_on(enforce_2fa, accountant):
