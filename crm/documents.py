@@ -164,30 +164,6 @@ def pdf_font_config() -> Any:
     return FontConfiguration()
 
 
-@functools.cache
-def pdf_html_class(user_agent_template: str) -> Any:
-    """WeasyPrint's `HTML` with a user-agent stylesheet cut down to the elements a document template uses.
-
-    WeasyPrint matches its whole HTML5 user-agent stylesheet (forms, lists, `dir` and `hidden` attributes,
-    footnotes…) against every element of every document: 7 % of the CPU work of a one-page invoice. WeasyPrint has no
-    public option for this; `_ua_stylesheets` is the method its `HTML` class keeps for it. Should a release
-    rename that method, the override is simply not called and the full stylesheet applies: slower, same PDF.
-    The trimmed sheet must style the elements it keeps exactly as WeasyPrint's does: the invoice tests compare
-    both renders page for page.
-    """
-    import weasyprint  # noqa: PLC0415
-
-    user_agent = weasyprint.CSS(string=render_to_string(user_agent_template))
-
-    class DocumentHTML(weasyprint.HTML):
-        def _ua_stylesheets(self, forms: bool = False, *args: Any, **kwargs: Any) -> list[Any]:
-            if forms:  # fields are not in the trimmed sheet: WeasyPrint's own, in full
-                return super()._ua_stylesheets(forms, *args, **kwargs)
-            return [user_agent]
-
-    return DocumentHTML
-
-
 @functools.lru_cache(maxsize=32)
 def pdf_stylesheet(template_name: str, language: str) -> Any:
     """The parsed print stylesheet of a document type in one language (it holds translated page labels).

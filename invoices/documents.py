@@ -36,8 +36,6 @@ PEPPOL_PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 TYPE_INVOICE, TYPE_CREDIT_NOTE, TYPE_PREPAYMENT = "380", "381", "386"
 # Passed to WeasyPrint as a parsed stylesheet (cached per process), not inlined into every document's HTML.
 PDF_STYLESHEET = "invoices/pdf/invoice.css"
-# In place of WeasyPrint's HTML5 user-agent stylesheet: its rules for the elements invoice.html uses.
-PDF_USER_AGENT_STYLESHEET = "invoices/pdf/user_agent.css"
 # The Factur-X attachment and its XMP properties, as the factur-x library writes them for the EN 16931 profile.
 FACTURX_FILENAME = "factur-x.xml"
 FACTURX_XMP_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
@@ -208,16 +206,17 @@ def render_invoice_pdf_bytes(invoice: Invoice) -> bytes:
     WeasyPrint writes the PDF once with the Factur-X parts in it (`facturx_finisher`); handing its PDF to
     `facturx.generate_from_binary` meant parsing and rewriting the whole file with pypdf.
     """
-    from crm.documents import paused_gc, pdf_font_config, pdf_html_class, pdf_stylesheet  # noqa: PLC0415
+    import weasyprint  # noqa: PLC0415  (heavy import, only in the worker)
+
+    from crm.documents import paused_gc, pdf_font_config, pdf_stylesheet  # noqa: PLC0415
 
     language = invoice.language or settings.LANGUAGE_CODE
     with translation.override(language):
         html = render_to_string(Invoice.PDF_TEMPLATE, pdf_context(invoice))
     data = einvoice_data(invoice)
     finisher = facturx_finisher(facturx_xml(invoice, data=data), data, lang=invoice.language or "en")
-    html_class = pdf_html_class(PDF_USER_AGENT_STYLESHEET)
     with paused_gc():
-        return html_class(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(
+        return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR / "static")).write_pdf(
             stylesheets=[pdf_stylesheet(PDF_STYLESHEET, language)], font_config=pdf_font_config(),
             pdf_variant="pdf/a-3b", finisher=finisher,
         )
