@@ -47,6 +47,8 @@ TARGET_FIELDS: dict[str, Any] = {
     "title": gettext_lazy("Job title"),
     "source": gettext_lazy("Source"),
     "country": gettext_lazy("Country"),
+    "vat_id": gettext_lazy("VAT ID"),
+    "registration_number": gettext_lazy("Registration number"),
     "notes": gettext_lazy("Notes"),
     "utm_source": gettext_lazy("UTM source"),
     "utm_medium": gettext_lazy("UTM medium"),
@@ -65,6 +67,10 @@ for _field, _words in {
     "title": "title jobtitle position role funktion titel berufsbezeichnung",
     "source": "source leadsource quelle herkunft leadquelle",
     "country": "country countrycode land",
+    "vat_id": "vatid vat vatnumber vatno vatregistrationnumber taxid ustid ustidnr umsatzsteuerid "
+              "umsatzsteueridentifikationsnummer",
+    "registration_number": "registrationnumber registration regno companynumber commercialregister "
+                           "handelsregister handelsregisternummer registernummer hrb",
     "notes": "notes note comment comments message description notiz notizen bemerkung bemerkungen kommentar "
              "nachricht beschreibung",
     "utm_source": "utmsource",

@@ -41,6 +41,21 @@ def test_german_headers_are_detected_and_leads_created_with_numbers(seller):
     assert len(set(Lead.objects.values_list("number", flat=True))) == 2
 
 
+def test_vat_id_and_registration_number_are_imported_as_the_export_writes_them(seller, admin_client):
+    """What the lead export writes, the import reads back: VAT ID and registration number included."""
+    data = "Nachname;Firma;USt-IdNr.;Handelsregister\nMüller;Müller GmbH;DE123456789;HRB 12345\n"
+
+    result = run(data.encode(), seller)
+
+    assert (result.created, result.problems) == (1, [])
+    lead = Lead.objects.get(last_name="Müller")
+    assert (lead.vat_id, lead.registration_number) == ("DE123456789", "HRB 12345")
+    export = b"".join(admin_client.get("/leads/export/").streaming_content).decode("utf-8-sig")
+    exported = export.splitlines()[0].split(",")
+    assert detect_mapping(exported)["VAT ID"] == "vat_id"
+    assert detect_mapping(exported)["Registration number"] == "registration_number"
+
+
 def test_detect_mapping_english_and_full_name():
     assert detect_mapping(["Full Name", "Email Address", "Company Name", "Job Title", "Notes"]) == {
         "Full Name": "name", "Email Address": "email", "Company Name": "company", "Job Title": "title",
