@@ -99,9 +99,20 @@ class PricedDocument(models.Model):
     pdf_rendered_at = models.DateTimeField(_("PDF rendered"), null=True, blank=True)
 
     PDF_TEMPLATE = ""
+    PDF_TASK = ""  # the Celery task that renders the PDF, called with the record's id
 
     class Meta:
         abstract = True
+
+    @functools.cached_property
+    def pdf_waiting_for_worker(self) -> bool:
+        """The PDF's render could not be handed to the broker and waits as a PendingTask (crm.jobs): the page
+        says so instead of showing a spinner that would turn until the worker is back."""
+        if self.pdf or not self.PDF_TASK:
+            return False
+        from crm.models import PendingTask  # noqa: PLC0415
+
+        return PendingTask.objects.filter(task_name=self.PDF_TASK, args=[self.pk]).exists()
 
     def totals(self) -> money.Totals:
         return money.compute_totals([line.as_input() for line in self.lines.all()], self.currency)

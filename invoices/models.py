@@ -97,6 +97,7 @@ class Invoice(SalesRecord, PricedDocument):
     NUMBER_SERIES = "INV"
     FINANCIAL = True
     PDF_TEMPLATE = "invoices/pdf/invoice.html"
+    PDF_TASK = "invoices.tasks.render_invoice_pdf"
     CREDIT_NOTE_SERIES = "CN"
     # Fields that make up the legal document: frozen once issued (save() refuses to change them).
     LEGAL_FIELDS = ("number", "kind", "issue_date", "due_date", "delivery_date", "currency", "net_total",

@@ -22,6 +22,7 @@ class Order(SalesRecord, PricedDocument):
     NUMBER_SERIES = "SO"
     FINANCIAL = True
     PDF_TEMPLATE = "orders/pdf/confirmation.html"
+    PDF_TASK = "orders.tasks.render_order_pdf"
 
     state = FSMField(
         _("status"), default=OrderState.CONFIRMED, choices=OrderState.choices, protected=True, db_index=True

@@ -53,6 +53,7 @@ class Quote(SalesRecord, PricedDocument):
     NUMBER_SERIES = "Q"
     FINANCIAL = True
     PDF_TEMPLATE = "quotes/pdf/quote.html"
+    PDF_TASK = "quotes.tasks.render_quote_pdf"
 
     state = FSMField(_("status"), default=QuoteState.DRAFT, choices=QuoteState.choices, protected=True, db_index=True)
     opportunity = models.ForeignKey(

@@ -95,7 +95,11 @@ def test_sending_a_quote_with_the_broker_down_keeps_the_pdf_pending_and_says_so(
     assert elapsed < 5, f"the request hung {elapsed:.1f} s on the unreachable broker"
     page = follow(seller_client, response)
     assert PDF_QUEUED in page
-    assert "PDF is being rendered" in page  # the detail page still shows the document as pending
+    # The page says the render waits for the worker (no spinner that turns until it is back), and so does the
+    # status the page polls.
+    assert "PDF queued: the background worker cannot be reached" in page and "PDF is being rendered…" not in page
+    status = seller_client.get(reverse("quotes:pdf_status", args=[quote.pk])).content.decode()
+    assert 'data-testid="pdf-queued"' in status and 'hx-trigger="every 15s"' in status
     quote.refresh_from_db()
     assert quote.state == QuoteState.SENT and not quote.pdf
     assert list(PendingTask.objects.values_list("task_name", "args")) == [
@@ -110,7 +114,22 @@ def test_sending_a_quote_with_the_broker_down_keeps_the_pdf_pending_and_says_so(
     quote.refresh_from_db()
     assert quote.pdf and quote.pdf_sha256
     assert not PendingTask.objects.exists()
+    assert 'data-testid="pdf-link"' in seller_client.get(reverse("quotes:pdf_status", args=[quote.pk])).content.decode()
     assert seller_client.get(reverse("quotes:pdf", args=[quote.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["order", "invoice"])
+def test_a_confirmation_or_invoice_whose_render_waits_for_the_worker_says_so(seller_client, seller, kind):
+    record = factories.order(owner=seller) if kind == "order" else factories.invoice(owner=seller, issued=True)
+    type(record).objects.filter(pk=record.pk).update(pdf="")
+    status_url = reverse(f"{kind}s:pdf_status", args=[record.pk])
+
+    assert "is being rendered" in seller_client.get(status_url).content.decode()  # handed to the worker
+    PendingTask.objects.create(task_name=type(record).PDF_TASK, args=[record.pk])
+    waiting = seller_client.get(status_url).content.decode()
+    assert 'data-testid="pdf-queued"' in waiting and "the background worker cannot be reached" in waiting
+    assert 'data-testid="pdf-queued"' in seller_client.get(record.get_absolute_url()).content.decode()
 
 
 @broker_tests
