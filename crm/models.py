@@ -80,14 +80,27 @@ class Team(models.Model):
 class Archivable(models.Model):
     """Soft archive: sellers "delete" by archiving; the row stays (history, links, numbers) and can be restored."""
 
-    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, db_index=True)
+    # Indexed by archive_indexes(), partially: see there.
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("archived by"), on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+",
+        related_name="+", db_index=False,
     )
 
     class Meta:
         abstract = True
+
+    @staticmethod
+    def archive_indexes(prefix: str) -> list[models.Index]:
+        """For the concrete model's Meta.indexes. Archived rows are a handful in every table and lists ask for
+        the others (archived_at IS NULL, which no index narrows), so the indexes hold only the archived rows:
+        they serve the "Archived" filter and the archived_by foreign key at a fraction of a full index's size
+        and of its cost on every insert."""
+        return [
+            models.Index(fields=[field], name=f"{prefix}_{field}_idx",
+                         condition=models.Q(**{f"{field}__isnull": False}))
+            for field in ("archived_at", "archived_by")
+        ]
 
     @property
     def is_archived(self) -> bool:
@@ -134,6 +147,7 @@ class Account(TrackChanges, Archivable, models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("account")
+        indexes = Archivable.archive_indexes("account")
         verbose_name_plural = _("accounts")
 
     def __str__(self) -> str:
@@ -180,6 +194,7 @@ class Contact(TrackChanges, Archivable, models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name = _("contact")
+        indexes = Archivable.archive_indexes("contact")
         verbose_name_plural = _("contacts")
 
     def __str__(self) -> str:

@@ -149,14 +149,6 @@ class Invoice(SalesRecord, PricedDocument):
     buyer = models.JSONField(_("buyer (at issue)"), default=dict, blank=True)
     previous_hash = models.CharField(_("previous document hash"), max_length=64, blank=True)
     chain_hash = models.CharField(_("document hash"), max_length=64, blank=True)
-    # Archivable's fields without their full indexes: only drafts can be archived, so on all but a handful of
-    # rows both are NULL; the partial indexes in Meta serve the "Archived" list and the archived_by foreign key.
-    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
-    archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("archived by"), on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", db_index=False,
-    )
-
     objects = InvoiceQuerySet.as_manager()
 
     HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "amount_paid", "amount_credited", "paid_at"})
@@ -175,8 +167,8 @@ class Invoice(SalesRecord, PricedDocument):
         # only the rows they can find.
         indexes = [
             models.Index(fields=["state", "due_date"]),
-            *(models.Index(fields=[field], name=f"invoice_{field}_idx", condition=Q(**{f"{field}__isnull": False}))
-              for field in ("credit_of", "archived_at", "archived_by")),
+            models.Index(fields=["credit_of"], name="invoice_credit_of_idx", condition=Q(credit_of__isnull=False)),
+            *SalesRecord.archive_indexes("invoice"),
         ]
         constraints = [models.UniqueConstraint(fields=["number"], name="invoice_number_unique")]
 

@@ -128,7 +128,7 @@ class Lead(SalesRecord):
             ("recycle_lead", _("Recycle disqualified leads")),
             ("assign_lead", _("Hand leads to another seller")),
         ]
-        indexes = [models.Index(fields=["state", "-created_at"])]
+        indexes = [models.Index(fields=["state", "-created_at"]), *SalesRecord.archive_indexes("lead")]
 
     def __str__(self) -> str:
         return f"{self.number} · {self.full_name}" if self.number else self.full_name

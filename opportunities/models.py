@@ -239,6 +239,7 @@ class Opportunity(SalesRecord):
             models.Index(fields=["state", "stage", "-created_at", "-id"], name="opp_board_column_idx"),
             # The dashboard's "closing soon": open deals by expected close date.
             models.Index(fields=["state", "expected_close_date", "id"], name="opp_state_close_date_idx"),
+            *SalesRecord.archive_indexes("opportunity"),
         ]
 
     def __str__(self) -> str:

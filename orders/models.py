@@ -58,6 +58,7 @@ class Order(SalesRecord, PricedDocument):
             ("deliver_order", _("Record deliveries of orders")),
             ("cancel_order", _("Cancel orders")),
         ]
+        indexes = SalesRecord.archive_indexes("order")
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])

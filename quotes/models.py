@@ -92,7 +92,10 @@ class Quote(SalesRecord, PricedDocument):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
         # The dashboard's "open quotes": sent ones, soonest to expire first.
-        indexes = [models.Index(fields=["state", "valid_until", "id"], name="quote_state_valid_until_idx")]
+        indexes = [
+            models.Index(fields=["state", "valid_until", "id"], name="quote_state_valid_until_idx"),
+            *SalesRecord.archive_indexes("quote"),
+        ]
         permissions = [
             ("send_quote", _("Send quotes")),
             ("revise_quote", _("Revise sent quotes")),
