@@ -181,17 +181,19 @@ def pipeline_report(
     ).order_by()
     # One pass over the closed deals grouped by owner and source (a few dozen rows); both tables are summed from it.
     lead_source = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).order_by().values("source")[:1])
+    # The owners' names come after, for the few owners found: joined in, they widened every row to be sorted.
+    grouped = list(
+        closed.annotate(source=lead_source).values("owner_id", "source")
+        .annotate(won=Count("pk", filter=Q(state=OpportunityState.WON)),
+                  lost=Count("pk", filter=Q(state=OpportunityState.LOST)))
+    )
+    names = {pk: User.name_of(first, last, username) for pk, first, last, username in User.objects.filter(
+        pk__in={r["owner_id"] for r in grouped}).values_list("pk", "first_name", "last_name", "username")}
     owners: dict[int, WinRow] = {}
     by_source_code: dict[str, WinRow] = {}
     sources = dict(LeadSource.choices)
-    for r in (
-        closed.annotate(source=lead_source)
-        .values("owner_id", "owner__first_name", "owner__last_name", "owner__username", "source")
-        .annotate(won=Count("pk", filter=Q(state=OpportunityState.WON)),
-                  lost=Count("pk", filter=Q(state=OpportunityState.LOST)))
-    ):
-        owner = owners.setdefault(r["owner_id"], WinRow(
-            User.name_of(r["owner__first_name"], r["owner__last_name"], r["owner__username"]), 0, 0))
+    for r in grouped:
+        owner = owners.setdefault(r["owner_id"], WinRow(names[r["owner_id"]], 0, 0))
         source = by_source_code.setdefault(r["source"] or "", WinRow(
             str(sources.get(r["source"], r["source"])) if r["source"] else _("No lead (direct)"), 0, 0))
         for row in (owner, source):
