@@ -330,7 +330,8 @@ class Generator:
         currency = self.currency()
         return Opportunity(
             state=state, owner=owner, team=team, created_at=created, account=account, contact=self.rng.choice(contacts),
-            lead=lead, name=name or f"{account.name.split()[0]} {self.rng.choice(DEAL_KINDS)}",
+            lead=lead, source=lead.source if lead else "",
+            name=name or f"{account.name.split()[0]} {self.rng.choice(DEAL_KINDS)}",
             amount=money.money(Decimal(self.rng.randint(1000, 250000)), currency),
             expected_close_date=(created + timedelta(days=self.rng.randint(14, 180))).date(),
             probability={"open": stage.probability, "won": 100, "lost": 0}[state], stage=stage,

@@ -36,7 +36,7 @@ from djmoney.money import Money
 
 from crm.models import Team, User
 from crm.permissions import scope
-from leads.models import Lead, LeadSource
+from leads.models import LeadSource
 from opportunities.models import Opportunity, OpportunityState, Stage, StageChange
 from opportunities.selectors import pipeline_stages
 
@@ -180,10 +180,9 @@ def pipeline_report(
         state__in=[OpportunityState.WON, OpportunityState.LOST], closed_at__gte=start, closed_at__lt=end
     ).order_by()
     # One pass over the closed deals grouped by owner and source (a few dozen rows); both tables are summed from it.
-    lead_source = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).order_by().values("source")[:1])
     # The owners' names come after, for the few owners found: joined in, they widened every row to be sorted.
     grouped = list(
-        closed.annotate(source=lead_source).values("owner_id", "source")
+        closed.values("owner_id", "source")
         .annotate(won=Count("pk", filter=Q(state=OpportunityState.WON)),
                   lost=Count("pk", filter=Q(state=OpportunityState.LOST)))
     )

@@ -181,6 +181,7 @@ def opportunity_create_from_lead(
         account=account,
         contact=contact,
         lead=lead,
+        source=lead.source,
         name=name or (_("%(company)s deal") % {"company": account.name}),
         amount=Money(money.quantize(amount or 0, currency), currency),
         expected_close_date=expected_close_date,
