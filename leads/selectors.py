@@ -141,18 +141,24 @@ def lead_duplicates(*, user: User, email: str, exclude_pk: int | None = None, li
     found: list[Duplicate] = []
     same_email, same_domain = _("Same e-mail"), _("Same company domain (%(domain)s)") % {"domain": domain}
     leads = Lead.objects.visible_to(user).exclude(pk=exclude_pk)
-    match = Q(email__iexact=email) | (Q(email__iendswith=f"@{domain}") if domain else Q(pk__in=[]))
-    for lead in leads.filter(match).order_by("-created_at")[:limit]:
+    # Found through the search column's trigram index (an e-mail in it is followed by a space), then checked on
+    # the e-mail itself: comparing every lead's e-mail took ~100 ms at 100,000 leads, on each lead saved.
+    if domain:
+        leads = leads.filter(search_text__icontains=f"@{domain} ", email__iendswith=f"@{domain}")
+    else:
+        leads = leads.filter(search_text__icontains=f" {email} ", email__iexact=email)
+    for lead in leads.order_by("-created_at")[:limit]:
         reason = same_email if lead.email.lower() == email else same_domain
         found.append(Duplicate(_("Lead"), str(lead), lead.get_absolute_url(), reason))
     staff = sees_everything(user)
-    contacts = Contact.objects.select_related("account").filter(match)[:limit]
-    for contact in contacts:
-        reason = same_email if contact.email.lower() == email else same_domain
+    # Contacts by their stored e-mail key (crm.normalize.email_key: the address lower-cased).
+    contact_match = Q(email_key__endswith=f"@{domain}") if domain else Q(email_key=email)
+    for contact in Contact.objects.select_related("account").filter(contact_match).order_by()[:limit]:
+        reason = same_email if contact.email_key == email else same_domain
         url = reverse("admin:crm_contact_change", args=[contact.pk]) if staff else ""
         found.append(Duplicate(_("Contact"), f"{contact} · {contact.account}", url, reason))
     if domain:
-        for account in Account.objects.filter(domain__iexact=domain)[:limit]:
+        for account in Account.objects.filter(domain=normalize.domain_key(domain))[:limit]:
             url = reverse("admin:crm_account_change", args=[account.pk]) if staff else ""
             found.append(Duplicate(_("Account"), str(account), url, same_domain))
     return found

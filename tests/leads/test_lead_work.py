@@ -52,6 +52,17 @@ def test_same_company_domain_among_contacts_and_accounts_warns(seller_client, se
     assert not Lead.objects.exists()
 
 
+def test_a_lead_at_the_same_domain_warns_and_lookalike_domains_do_not(seller_client, seller):
+    colleague = factories.lead(owner=seller, last_name="Colleague", email="Charles@Analytical.example")
+    factories.lead(owner=seller, last_name="Subdomain", email="x@sub.analytical.example")
+    factories.lead(owner=seller, last_name="Longer", email="y@analytical.example.org")
+
+    page = seller_client.post(reverse("leads:create"), form_data(owner=seller.pk)).content.decode()
+
+    assert colleague.get_absolute_url() in page and "Same company domain (analytical.example)" in page
+    assert "Subdomain" not in page and "Longer" not in page
+
+
 def test_free_mail_domain_and_other_teams_leads_do_not_warn(seller_client, seller, other_team_seller):
     factories.lead(owner=other_team_seller, last_name="Hidden", email="ada@analytical.example")
     factories.ContactFactory(email="someone@gmail.com")
