@@ -79,6 +79,19 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = TIMEOUT, what: s
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def result_of(async_result, *, timeout: float = TIMEOUT):
+    """The task's return value. On SQLite the result table is in the shared-cache in-memory test database, whose
+    table locks fail at once instead of waiting: a read that meets the worker's write is tried again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return async_result.get(timeout=max(deadline - time.monotonic(), 0.1))
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 def assert_stored_pdf(document) -> None:
     assert document.pdf.name
     assert default_storage.exists(document.pdf.name)
@@ -108,15 +121,15 @@ def test_issuing_renders_the_invoice_pdf_and_the_sweep_runs_in_the_worker(celery
                            issue_date=timezone.localdate() - timedelta(days=30))
     assert issued.due_date < timezone.localdate()
 
-    marked = sweep_overdue.delay().get(timeout=TIMEOUT)
+    marked = result_of(sweep_overdue.delay())
 
     assert marked == 1
-    invoice.refresh_from_db()
-    assert invoice.state == InvoiceState.OVERDUE
+    # Read through wait_for: the invoice's PDF may be rendering in the worker right now (SQLite: a locked table).
+    wait_for(lambda: Invoice.objects.get(pk=invoice.pk).state == InvoiceState.OVERDUE, what="the overdue state")
     wait_for(lambda: bool(Invoice.objects.get(pk=invoice.pk).pdf_sha256), what="the invoice PDF")
     invoice.refresh_from_db()
     assert_stored_pdf(invoice)
-    assert sweep_overdue.delay().get(timeout=TIMEOUT) == 0  # idempotent
+    assert result_of(sweep_overdue.delay()) == 0  # idempotent
 
 
 # --- Faults: the broker down, then back; a worker killed in the middle of a render -------------------------
@@ -134,7 +147,7 @@ def test_work_kept_while_the_broker_was_down_is_done_by_the_worker_once_it_is_ba
 
     with running_worker():
         # What beat sends every minute once the worker is back (run here at once instead of waiting).
-        assert requeue_pending.delay().get(timeout=TIMEOUT) == 1
+        assert result_of(requeue_pending.delay()) == 1
         wait_for(lambda: bool(Quote.objects.get(pk=quote.pk).pdf_sha256), what="the quote PDF")
     quote.refresh_from_db()
     assert_stored_pdf(quote)
