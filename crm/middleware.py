@@ -97,11 +97,9 @@ class TwoFactorEnforcementMiddleware:
                 if request.path_info.startswith("/api/"):
                     # A script gets the answer a token gets (crm.api.authentication), not a login page to follow.
                     from django.http import JsonResponse
-                    from django.utils.translation import gettext as _
 
                     return JsonResponse(
-                        {"detail": _("Turn on two-factor authentication before using the API."),
-                         "code": "two_factor_required"}, status=403,
+                        {"detail": str(twofactor.API_REFUSAL), "code": twofactor.API_REFUSAL_CODE}, status=403
                     )
                 response = redirect("security")
                 if request.headers.get("HX-Request"):  # htmx follows a redirect inside the page otherwise

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.models import RecoveryCode, Role, TwoFactorDevice, User
 from crm.permissions import has_role
@@ -28,6 +29,9 @@ logger = logging.getLogger("salesflow.security")
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: codes are typed from paper
 ISSUER = "Salesflow"
+# What an API call gets (403) from a user who must use a second factor and has none yet, by token or session.
+API_REFUSAL = gettext_lazy("Turn on two-factor authentication before using the API.")
+API_REFUSAL_CODE = "two_factor_required"
 
 
 def twofactor_required(user: User) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from crm import twofactor
@@ -24,6 +23,6 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if twofactor.twofactor_required(user) and not twofactor.twofactor_enabled(user):
             # The answer comes before the view activates the user's language: speak it here already.
             with translation.override(getattr(user, "language", "") or translation.get_language()):
-                message = _("Turn on two-factor authentication before using the API.")
-            raise exceptions.PermissionDenied(message, code="two_factor_required")
+                message = str(twofactor.API_REFUSAL)
+            raise exceptions.PermissionDenied(message, code=twofactor.API_REFUSAL_CODE)
         return user, token
