@@ -75,7 +75,7 @@ def invoice_issue(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(request, pk)
     issued = attempt(request, services.invoice_issue, invoice=invoice, actor=request.user)
     if issued is not None:
-        messages.success(request, _("Invoice %(number)s issued. Its PDF is being rendered.") % {"number": issued})
+        messages.success(request, _("Invoice %(number)s issued.") % {"number": issued})
     return redirect(invoice)
 
 

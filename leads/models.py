@@ -106,7 +106,7 @@ class Lead(SalesRecord):
     # What the list's search box looks in, as one string kept by the database. One trigram index on it
     # (leads/migrations/0009) serves a search of all five columns: with an index per column PostgreSQL estimated
     # the OR of five LIKEs badly and read the whole table to count the matches. The spaces keep a search word
-    # (which has none) from matching across two columns.
+    # (which has none) from matching across two columns; search_text_for_email() relies on them.
     search_text = models.GeneratedField(
         expression=Concat(
             "first_name", Value(" "), "last_name", Value(" "), "email", Value(" "), "company", Value(" "), "number",
@@ -143,6 +143,12 @@ class Lead(SalesRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
+
+    @staticmethod
+    def search_text_for_email(*, email: str = "", domain: str = "") -> str:
+        """What `search_text` holds for an address (`email`) or for any address at `domain`: in the column an
+        address stands between spaces, so this value matches it and not an address that merely contains it."""
+        return f" {email} " if email else f"@{domain} "
 
     @transition(field=state, source=LeadState.NEW, target=LeadState.WORKING, custom={"label": _("Start working")})
     def start_work(self) -> None:

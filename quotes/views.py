@@ -248,7 +248,7 @@ def product_search(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_send(request: HttpRequest, pk: int) -> HttpResponse:
     quote = _get_quote(request, pk)
     sent = attempt(request, services.quote_send, quote=quote, actor=request.user,
-                   success=_("Quote sent. Its PDF is being rendered."))
+                   success=_("Quote sent."))
     if sent is not None:
         recipient = services.quote_recipient(sent)
         if recipient:
