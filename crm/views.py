@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -25,6 +25,9 @@ from crm import archive, selectors
 from crm.permissions import NotAllowed
 from crm.workflow import DomainError
 
+if TYPE_CHECKING:
+    from crm.documents import PricedDocument
+
 M = TypeVar("M", bound=Model)
 PAGE_SIZE = 25
 
@@ -35,6 +38,49 @@ def get_visible(model: type[M], user, pk: int, queryset: QuerySet[M] | None = No
     Archived records still open by their own URL (to be read or restored); lists leave them out."""
     qs = queryset if queryset is not None else model.objects.all()
     return get_object_or_404(qs.visible_to(user, archived=None), pk=pk)
+
+
+def serve_frozen(request: HttpRequest, content: bytes | None, *, etag: str, filename: str, content_type: str,
+                 opener: Callable[[], bytes] | None = None) -> HttpResponse:
+    """Serve a frozen document with a strong ETag (its SHA-256): a client that has it gets 304. `opener` reads
+    the content when it is not given, and only when the client does not have it yet. Without a hash (a file
+    stored before hashes were kept) there is no ETag: an empty one would match any other such file."""
+    quoted = f'"{etag}"'
+    if etag and quoted in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+        response["ETag"] = quoted
+        return response
+    if content is None:
+        content = opener()
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if etag:
+        response["ETag"] = quoted
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def pdf_download(request: HttpRequest, document: PricedDocument) -> HttpResponse:
+    """A quote's, order's or invoice's stored PDF, read through the storage API (S3 too), with its SHA-256 as
+    the ETag. The caller has scoped `document`. One not rendered yet sends the user back to the record with a
+    note that says whether the worker is on it or cannot be reached."""
+    if not document.pdf:
+        if document.pdf_waiting_for_worker:
+            messages.warning(request, _("The PDF is not rendered yet: the background worker cannot be reached. "
+                                        "It is rendered as soon as the worker is back."))
+        else:
+            messages.info(request, _("The PDF is being rendered; try again in a moment."))
+        return redirect(document.get_absolute_url())
+
+    def read() -> bytes:
+        try:
+            with document.pdf.storage.open(document.pdf.name, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError as exc:
+            raise Http404(_("The PDF file is missing; ask an administrator to run render_documents.")) from exc
+
+    return serve_frozen(request, None, etag=document.pdf_sha256, filename=f"{document.number}.pdf",
+                        content_type="application/pdf", opener=read)
 
 
 def attempt(request: HttpRequest, service: Callable[..., Any], success: str = "", **kwargs: Any) -> Any | None:

@@ -6,14 +6,14 @@ import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.history import history_limit
 from crm.idempotency import submit_once
-from crm.views import attempt, get_visible, paginate
+from crm.views import attempt, get_visible, paginate, pdf_download, serve_frozen
 from crm.workflow import DomainError
 from invoices import documents, selectors, services
 from invoices.forms import CreditNoteForm, InvoiceDraftForm, InvoiceFilterForm, PaymentForm
@@ -136,41 +136,11 @@ def credit_apply(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(invoice)
 
 
-def serve_frozen(request: HttpRequest, content: bytes | None, *, etag: str, filename: str, content_type: str,
-              opener=None) -> HttpResponse:
-    """Serve a frozen document with a strong ETag (its SHA-256): a client that has it gets 304."""
-    quoted = f'"{etag}"'
-    if quoted in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponseNotModified()
-        response["ETag"] = quoted
-        return response
-    if content is None:
-        content = opener()
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["ETag"] = quoted
-    response["Cache-Control"] = "private, no-cache"
-    return response
-
-
 @login_required
 @require_GET
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored PDF as rendered once at issue, straight from storage (works with S3 too)."""
-    invoice = get_visible(Invoice, request.user, pk)
-    if not invoice.pdf:
-        messages.info(request, _("The PDF is being rendered; try again in a moment."))
-        return redirect(invoice)
-
-    def read() -> bytes:
-        try:
-            with invoice.pdf.storage.open(invoice.pdf.name, "rb") as handle:
-                return handle.read()
-        except FileNotFoundError as exc:
-            raise Http404(_("The PDF file is missing; ask an administrator to run render_documents.")) from exc
-
-    return serve_frozen(request, None, etag=invoice.pdf_sha256, filename=f"{invoice.number}.pdf",
-                     content_type="application/pdf", opener=read)
+    return pdf_download(request, get_visible(Invoice, request.user, pk))
 
 
 @login_required

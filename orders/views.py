@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.history import history_limit
 from crm.idempotency import submit_once
-from crm.views import attempt, get_visible, paginate
+from crm.views import attempt, get_visible, paginate, pdf_download
 from invoices import schedule as invoice_schedule
 from invoices.services import invoice_create_from_order
-from invoices.views import serve_frozen
 from orders import selectors, services
 from orders.forms import CancelOrderForm, DeliveryForm, InvoiceOrderForm, OrderFilterForm, OrderUpdateForm
 from orders.models import Order
@@ -143,20 +142,7 @@ def order_delivery(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def order_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The order confirmation as rendered by the worker, from storage, with an ETag."""
-    order = get_visible(Order, request.user, pk)
-    if not order.pdf:
-        messages.info(request, _("The PDF is being rendered; try again in a moment."))
-        return redirect(order)
-
-    def read() -> bytes:
-        try:
-            with order.pdf.storage.open(order.pdf.name, "rb") as handle:
-                return handle.read()
-        except FileNotFoundError as exc:
-            raise Http404(_("The PDF file is missing; ask an administrator to run render_documents.")) from exc
-
-    return serve_frozen(request, None, etag=order.pdf_sha256, filename=f"{order.number}.pdf",
-                     content_type="application/pdf", opener=read)
+    return pdf_download(request, get_visible(Order, request.user, pk))
 
 
 @login_required

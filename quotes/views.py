@@ -10,35 +10,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.documents import PricedDocument
 from crm.history import history_limit
 from crm.idempotency import submit_once
 from crm.reversing import ROW, url_per_row
-from crm.views import attempt, get_visible, paginate
+from crm.views import attempt, get_visible, paginate, pdf_download
 from opportunities.models import Opportunity
 from orders.services import order_create_from_quote
 from quotes import links, selectors, services
 from quotes.forms import QuoteFilterForm, QuoteLineEditForm, QuoteLineForm, QuoteUpdateForm, ReasonForm, ReorderForm
 from quotes.models import Quote, QuoteLine, QuoteState
-
-
-def pdf_download(request: HttpRequest, document: PricedDocument) -> HttpResponse:
-    """Stream a document's stored PDF through the storage API (works with S3 too). The caller has
-    already scoped `document`; a PDF that is not rendered yet sends the user back with a note."""
-    if not document.pdf:
-        messages.info(request, _("The PDF is being rendered; try again in a moment."))
-        return redirect(document.get_absolute_url())
-    try:
-        handle = document.pdf.storage.open(document.pdf.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404(_("The PDF file is missing; ask an administrator to run render_documents.")) from exc
-    return FileResponse(handle, as_attachment=True, filename=f"{document.number}.pdf",
-                        content_type="application/pdf")
 
 
 @login_required

@@ -224,7 +224,7 @@ def test_pdf_status_swaps_in_the_link_when_ready(seller_client, seller):
     assert reverse("quotes:pdf", args=[quote.pk]) in status and "every 2s" not in status
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
-    assert b"".join(download.streaming_content).startswith(b"%PDF")
+    assert download.content.startswith(b"%PDF")
 
 
 def test_another_teams_seller_gets_404(client, seller, other_team_seller):
