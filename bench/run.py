@@ -170,7 +170,7 @@ def measure_pages(*, repeats: int = REPEATS, pages: list[tuple[str, str]] | None
                 "p50_ms": round(statistics.median(timings), 1),
                 "p95_ms": round(timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)], 1),
                 "bytes": len(response.content),
-                "slowest_sql": max(queries, key=lambda q: float(q["time"]))["sql"][:4000] if queries else "",
+                "slowest_sql": max(queries, key=lambda q: float(q["time"]))["sql"] if queries else "",
                 "slowest_ms": round(max(float(q["time"]) for q in queries) * 1000, 1) if queries else 0,
             }
     return results
@@ -310,8 +310,9 @@ def task_explain(sql_file: str) -> dict[str, Any]:
 
     sql = Path(sql_file).read_text()
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        for _ in range(3):  # the last of three: warm, as the query was inside the page's timed requests
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
     return {"plan": plan}
 
 
@@ -340,6 +341,24 @@ def run_task(args: argparse.Namespace) -> None:
 
 
 # ====================================================================== orchestration (parent)
+def explain_slowest(pages: dict[str, dict[str, Any]], db: str) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest single query met on any page at this scale, run again on its
+    own in a fresh process: the plan to read first when a page gets slower."""
+    timed = {key: page for key, page in pages.items() if page.get("slowest_sql")}
+    if not timed:
+        return {}
+    key = max(timed, key=lambda k: timed[k]["slowest_ms"])
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(timed[key]["slowest_sql"])
+    try:
+        plan = child("explain", db, "--sql", handle.name)["plan"]
+    except RuntimeError as exc:  # the figures of the run stay worth printing
+        plan = f"EXPLAIN failed: {exc}"
+    finally:
+        os.unlink(handle.name)
+    return {"page": key, "ms": timed[key]["slowest_ms"], "sql": timed[key]["slowest_sql"], "plan": plan}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -507,6 +526,11 @@ def render_table(report: dict[str, Any]) -> str:
                                f"{' streamed' if e['streaming'] else ' NOT streamed'}" for s, e in exp.items())
             lines.append(f"| CSV export of all leads, Python memory | {detail}; growth {growth:.1f} MB | < 50 MB | "
                          f"{verdict(growth < TARGETS['export_growth_mb'])} |")
+    slowest = report.get("slowest")
+    if slowest:
+        lines += ["", f"Slowest query at S={big}: {slowest['page']}, {slowest['ms']} ms in the request. "
+                  "EXPLAIN (ANALYZE, BUFFERS), run again on its own:", "", "```", slowest["sql"], "", slowest["plan"],
+                  "```"]
     return "\n".join(lines)
 
 
@@ -549,6 +573,8 @@ def main(argv: list[str] | None = None) -> None:
         if "export" in only:
             report["export"][str(s)] = child("export", dbs[s])
     big = dbs[scales[-1]]
+    if "pages" in only:
+        report["slowest"] = explain_slowest(report["pages"][str(scales[-1])], big)
     if "http" in only:
         print("HTTP throughput …", flush=True)
         report["http"] = measure_http(big, HTTP_SECONDS)
