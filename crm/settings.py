@@ -132,6 +132,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Internationalisation: English first, German proves the machinery.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
+FORMAT_MODULE_PATH = ["crm.formats"]  # English times without a trailing full stop (crm/formats/en)
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

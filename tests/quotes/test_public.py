@@ -1,6 +1,7 @@
 """Sending a quote by e-mail with a signed link, and the customer's page behind that link."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -54,6 +55,14 @@ def test_sending_e_mails_the_pdf_with_a_signed_link(sent, mailoutbox):
     token = mail.body.split("/q/")[1].split("/")[0]
     assert links.read_token(token).quote_id == sent.pk
     assert sent.emailed_to == BUYER and sent.emailed_at is not None
+
+
+def test_the_quote_page_says_when_and_to_whom_it_was_e_mailed(sent, seller_client):
+    page = seller_client.get(reverse("quotes:detail", args=[sent.pk])).content.decode()
+
+    said = re.search(r"E-mailed to ([^<]*)</p>", page)
+    assert said and said.group(1).startswith(f"{BUYER} on ")
+    assert said.group(1).endswith(".") and not said.group(1).endswith("..")  # one full stop after the time
 
 
 def test_running_the_task_again_sends_no_second_mail(sent, mailoutbox):

@@ -147,6 +147,19 @@ def test_editing_a_sent_quote_is_refused_and_nothing_changes(seller_client, sell
     assert quote.gross_total.amount == Decimal("119.00")
 
 
+def test_a_notice_shows_once_on_the_page_and_with_the_lines_an_htmx_edit_swaps_in(seller_client, seller):
+    quote = factories.quote(owner=seller, lines=1)
+
+    page = seller_client.post(reverse("quotes:send", args=[quote.pk]), follow=True).content.decode()
+    # Once, at the top of the page: the lines card included in the page does not repeat it.
+    assert page.count("Quote sent.") == 1
+
+    line = quote.lines.get()
+    partial = seller_client.post(reverse("quotes:line_remove", args=[quote.pk, line.pk]),
+                                 HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="quote-lines"' in partial and partial.count("only drafts can be edited") == 1
+
+
 def test_update_draft_terms(seller_client, seller):
     quote = factories.quote(owner=seller, lines=1)
 
