@@ -4,6 +4,8 @@ real worker on a real broker (see tests/test_worker.py and .ci/run)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from crm.celery import app as celery_app
 from tests import factories
@@ -40,6 +42,14 @@ def _eager_celery_and_tmp_media(request, settings, tmp_path):
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A request of a German-speaking user activates German for the thread (crm.middleware, as Django's
+    LocaleMiddleware does) until the next request; the next test must not start in it."""
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

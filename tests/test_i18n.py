@@ -187,7 +187,7 @@ def test_invoice_pdf_follows_the_invoice_language(seller):
 
     text = _pdf_text(invoice)
     assert "Rechnungsnummer" in text
-    assert "Rechnungsdatum" in text
+    assert f"Datum {invoice.issue_date:%d.%m.%Y}" in text
     assert "Summe netto" in text
     assert "USt. 19 %" in text
     assert "Rechnungsbetrag" in text

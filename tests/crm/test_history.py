@@ -144,12 +144,19 @@ def test_a_failed_save_keeps_no_history(seller):
 
 def test_the_record_page_timeline_shows_the_change_and_its_author(seller_client, seller):
     opp = factories.opportunity(owner=seller, amount="10000.00")
-    seller_client.post(reverse("opportunities:edit", args=[opp.pk]), edit_data(opp, amount_0="12000.00"))
+    seller_client.post(reverse("opportunities:edit", args=[opp.pk]),
+                       edit_data(opp, amount_0="12000.00", expected_close_date="2027-03-31"))
 
     content = seller_client.get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
 
-    assert "Amount: 10,000.00 EUR → 12,000.00 EUR" in content
+    # Stored locale-neutral, shown as the page shows every other amount and date.
+    assert "Amount: €10,000.00 → €12,000.00" in content
+    assert "Expected close date: — → 03/31/2027" in content
     assert str(seller) in content
+    seller.language = "de"
+    seller.save(update_fields=["language"])
+    german = seller_client.get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert "10.000,00\xa0€ → 12.000,00\xa0€" in german and "— → 31.03.2027" in german
 
 
 def test_timeline_queries_do_not_grow_with_the_number_of_changes(seller):
