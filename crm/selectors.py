@@ -1,5 +1,5 @@
-"""Read queries for the home dashboard. crm imports no record app, so the dashboard asks each app's
-models through the app registry by label."""
+"""Read queries for the home dashboard and a user's activities. crm imports no record app, so the dashboard
+asks each app's models through the app registry by label."""
 
 from __future__ import annotations
 
@@ -7,6 +7,20 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
+from django.db.models import F, QuerySet, prefetch_related_objects
+from django.utils import timezone
+
+from crm.models import Activity
+
+HOME_ACTIVITIES = 6
+
+
+def my_activities(*, user, done: bool = False) -> QuerySet[Activity]:
+    """The user's activities: open ones by due date (undated last), or recently done ones."""
+    activities = Activity.objects.filter(owner=user, done=done).select_related("content_type")
+    if done:
+        return activities.order_by("-due_at", "-created_at", "-pk")
+    return activities.order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
 
 
 def dashboard(*, user, today: date) -> dict[str, Any]:
@@ -14,7 +28,12 @@ def dashboard(*, user, today: date) -> dict[str, Any]:
     Opportunity = apps.get_model("opportunities", "Opportunity")
     Quote = apps.get_model("quotes", "Quote")
     Invoice = apps.get_model("invoices", "Invoice")
+    next_activities = list(my_activities(user=user)[:HOME_ACTIVITIES])
+    # One query per kind of record they belong to (deals, leads), not one per activity.
+    prefetch_related_objects(next_activities, "target")
     return {
+        "next_activities": next_activities,
+        "now": timezone.now(),
         "new_leads": Lead.objects.visible_to(user).filter(state__in=["new", "working"])
         .select_related("owner").order_by("-created_at")[:8],
         "closing_soon": Opportunity.objects.visible_to(user).filter(state="open")

@@ -335,14 +335,6 @@ def board_totals(*, user: User, filters: BoardFilters) -> list[dict]:
 
 # --- activities --------------------------------------------------------------------------------------------------
 
-def my_activities(*, user: User, done: bool = False) -> QuerySet[Activity]:
-    """The user's activities: open ones by due date (undated last), or recently done ones."""
-    activities = Activity.objects.filter(owner=user, done=done).select_related("content_type")
-    if done:
-        return activities.order_by("-due_at", "-created_at", "-pk")
-    return activities.order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
-
-
 def open_activities_of(record: Opportunity) -> QuerySet[Activity]:
     content_type = ContentType.objects.get_for_model(record)
     return (

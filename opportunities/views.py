@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import selectors as crm_selectors
 from crm.history import history_limit, timeline
 from crm.idempotency import submit_once
 from crm.models import Activity, User
@@ -375,7 +376,7 @@ def opportunity_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def my_activities(request: HttpRequest) -> HttpResponse:
     show_done = request.GET.get("show") == "done"
-    page_obj = paginate(request, selectors.my_activities(user=request.user, done=show_done))
+    page_obj = paginate(request, crm_selectors.my_activities(user=request.user, done=show_done))
     # One query per kind of record on the page (opportunities, leads, …), not one per activity.
     prefetch_related_objects(page_obj.object_list, "target")
     return render(request, "opportunities/activities.html",
