@@ -80,10 +80,6 @@ class Report:
     by_owner: list[WinRow]
     by_source: list[WinRow]
 
-    @property
-    def chart_height(self) -> int:
-        return 2 * len(self.stages)  # two bars (amount, weighted) per stage in the SVG's user units
-
 
 def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(date_from, time.min))

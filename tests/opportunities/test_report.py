@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -122,6 +123,15 @@ def test_report_page_and_csv(seller_client, seller, team, dataset, django_assert
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Stage" and rows[1][:2] == ["Discover", "1"] and rows[1][7] == "75.0"
     assert ["Website", "1", "1", "50.0"] in rows
+
+
+def test_the_chart_names_each_stage_beside_its_bars(seller_client, team, dataset):
+    content = seller_client.get(reverse("opportunities:report"), {"team": team.pk}).content.decode()
+
+    bar = r'width="([\d.]+)" height="0.95"'  # the amount's and the weighted amount's bar, after the grey track
+    bars = re.findall(rf'data-testid="stage-bar">\s*<div[^>]*>([^<]+)</div>.*?{bar}.*?{bar}', content, re.S)
+    # Open amounts: Discover 2,000 (20 %: 400 weighted), Propose 1,000 (50 %: 500), Close none; the largest is 100.
+    assert bars == [("Discover", "100.0", "20.0"), ("Propose", "50.0", "25.0"), ("Close", "0.0", "0.0")]
 
 
 def test_report_query_count_does_not_grow_with_deals(seller_client, seller, django_assert_max_num_queries):
