@@ -11,6 +11,7 @@ from opportunities.models import Opportunity, StageChange
 from opportunities.selectors import pipeline_stages
 from opportunities.services import opportunity_update
 from tests import factories
+from tests.e2e.test_full_flow import drag_card
 
 PASSWORD = "pw-for-tests-123"
 
@@ -38,7 +39,7 @@ def drag(page: Page, opp: Opportunity, to_column: int):
     card = page.get_by_test_id("column").nth(0).locator(f'.kanban-card[data-id="{opp.pk}"]')
     target = page.get_by_test_id("column").nth(to_column).locator(".kanban-cards")
     with page.expect_response(lambda r: r.url.endswith(f"/opportunities/{opp.pk}/move/")) as move:
-        card.drag_to(target)
+        drag_card(card, target)
     expect(page.get_by_test_id("board")).not_to_have_attribute("aria-busy", "true")
     return move.value
 
