@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q, Sum
+from djmoney.money import Money
 
 from crm import money
 from invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceState, LineRole
@@ -111,11 +112,11 @@ def bills_by_quantity(order: Order) -> bool:
 
 @dataclass(frozen=True)
 class OrderBilling:
-    """A summary for the order page."""
+    """A summary for the order page, in the order's currency."""
 
-    ordered_net: Decimal
-    billed_net: Decimal
-    remaining_net: Decimal
+    ordered_net: Money
+    billed_net: Money
+    remaining_net: Money
     percent_billed: Decimal
 
 
@@ -133,6 +134,7 @@ def order_billing(order: Order) -> OrderBilling:
         state=InvoiceState.CANCELLED
     ):
         billed += invoice.net_total.amount
-    billed = money.quantize(billed, order.currency)
+    ordered, billed = money.quantize(ordered, order.currency), money.quantize(billed, order.currency)
     percent = (billed * 100 / ordered).quantize(Decimal("0.1")) if ordered else ZERO
-    return OrderBilling(ordered_net=ordered, billed_net=billed, remaining_net=ordered - billed, percent_billed=percent)
+    return OrderBilling(ordered_net=Money(ordered, order.currency), billed_net=Money(billed, order.currency),
+                        remaining_net=Money(ordered - billed, order.currency), percent_billed=percent)

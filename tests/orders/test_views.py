@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from invoices.models import Invoice
+from invoices.services import invoice_create_from_order, invoice_issue
 from orders.services import order_create_from_quote
 from tests import factories
 
@@ -40,6 +41,18 @@ def test_detail_links_back_to_quote_and_opportunity(seller_client, seller):
     assert reverse("quotes:detail", args=[order.quote_id]) in page
     assert reverse("opportunities:detail", args=[order.opportunity_id]) in page
     assert "€238.00" in page
+
+
+def test_the_invoicing_progress_reads_in_money(seller_client, seller):
+    order = factories.order(owner=seller, fulfilled=True)
+    url = reverse("orders:detail", args=[order.pk])
+
+    before = seller_client.get(url).content.decode()
+    invoice_issue(invoice=invoice_create_from_order(order=order, actor=seller), actor=None)
+    after = seller_client.get(url).content.decode()
+
+    assert "Invoiced €0.00 of €200.00 net (0.0 %)" in before
+    assert "Invoiced €200.00 of €200.00 net (100.0 %)" in after
 
 
 def test_update_while_confirmed(seller_client, seller):
