@@ -41,6 +41,8 @@ def test_detail_links_back_to_quote_and_opportunity(seller_client, seller):
     assert reverse("quotes:detail", args=[order.quote_id]) in page
     assert reverse("opportunities:detail", args=[order.opportunity_id]) in page
     assert "€238.00" in page
+    # A line without a discount shows a dash, as the quote editor does, not "0".
+    assert re.search(r'<td class="text-end">–</td>\s*<td class="text-end">19</td>', page)
 
 
 def test_the_invoicing_progress_reads_in_money(seller_client, seller):
