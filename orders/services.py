@@ -97,8 +97,16 @@ def order_start_fulfilment(*, order: Order, actor: User) -> Order:
 
 @transaction.atomic
 def order_fulfil(*, order: Order, actor: User) -> Order:
+    """Mark the order fulfilled: what was not recorded as delivered yet counts as delivered now, so that the lines
+    say what the order's state says (and invoicing the delivered part bills all of it)."""
     require(actor, "orders.fulfil_order")
-    return run_transition(order, "fulfil", actor=actor, at=timezone.now())
+    order = lock(order)
+    short = [line for line in order.lines.all() if line.delivered_quantity < line.quantity]
+    for line in short:
+        line.delivered_quantity = line.quantity
+    OrderLine.objects.bulk_update(short, ["delivered_quantity"])
+    summary = ", ".join(f"{line.description}: {line.quantity.normalize()}" for line in short)
+    return run_transition(order, "fulfil", actor=actor, at=timezone.now(), description=summary)
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from crm.workflow import DomainError
-from orders.services import order_record_delivery
+from orders.services import order_cancel, order_fulfil, order_record_delivery
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,30 @@ def test_partial_then_full_delivery_moves_the_order(order, seller):
 
     order = order_record_delivery(order=order, actor=seller, delivered={first.pk: Decimal(1), second.pk: Decimal(1)})
     assert order.state == "fulfilled" and order.fulfilled_at
+
+
+def test_marking_fulfilled_delivers_what_was_still_open(order, seller, seller_client):
+    first, second = order.lines.order_by("position", "pk")
+    order_record_delivery(order=order, actor=seller, delivered={first.pk: Decimal("0.5")})
+
+    seller_client.post(reverse("orders:fulfil", args=[order.pk]))
+
+    order.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert order.state == "fulfilled"
+    assert (first.delivered_quantity, second.delivered_quantity) == (first.quantity, second.quantity)
+    page = seller_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert page.count("<td>Delivered</td>") == 2 and "<td>Pending</td>" not in page
+
+
+def test_marking_a_cancelled_order_fulfilled_is_refused_and_delivers_nothing(order, seller):
+    order = order_cancel(order=order, actor=seller, reason="Customer withdrew")
+
+    with pytest.raises(DomainError):
+        order_fulfil(order=order, actor=seller)
+
+    assert list(order.lines.values_list("delivered_quantity", flat=True)) == [0, 0]
 
 
 def test_delivering_more_than_ordered_is_refused_and_nothing_written(order, seller):
