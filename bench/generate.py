@@ -98,6 +98,11 @@ def log(message: str, verbose: bool) -> None:
         print(message, flush=True)
 
 
+def delivered_in_full(lines: list[dict]) -> list[dict]:
+    """The order lines of a fulfilled order: every line delivered, as orders.services.order_fulfil leaves them."""
+    return [{**values, "delivered_quantity": values["quantity"]} for values in lines]
+
+
 class Numbers:
     """Document numbers per series and year in the app's format; Sequence rows are set to match at the end."""
 
@@ -529,9 +534,11 @@ class Generator:
                 cancelled_at=self.when(created, self.now) if state == OrderState.CANCELLED else None,
                 cancel_reason="Customer withdrew" if state == OrderState.CANCELLED else "",
             ))
-            line_sets.append(lines)
+            line_sets.append(delivered_in_full(lines) if state == OrderState.FULFILLED else lines)
         self.save_documents(Order, OrderLine, "order", rows, line_sets)
-        self.order_rows = list(zip(rows, line_sets, strict=True))
+        # The invoices copy the lines without the order-only column.
+        self.order_rows = [(row, [{k: v for k, v in values.items() if k != "delivered_quantity"} for values in lines])
+                           for row, lines in zip(rows, line_sets, strict=True)]
 
     def invoices(self) -> None:
         n = self.counts["invoices"]
@@ -637,7 +644,7 @@ class Generator:
             billing_address="\n".join([account.name, *account.address_lines]),
             net_total=accepted.net_total, tax_total=accepted.tax_total, gross_total=accepted.gross_total,
         )
-        self.save_documents(Order, OrderLine, "order", [order], [accepted_lines])
+        self.save_documents(Order, OrderLine, "order", [order], [delivered_in_full(accepted_lines)])
         invoice = self.new_invoice(order, accepted_lines, InvoiceState.ISSUED, reference=PDF_INVOICE_REFERENCE)
         self.save_documents(Invoice, InvoiceLine, "invoice", [invoice], [accepted_lines])
         invoice.number = self.numbers.next(Invoice.NUMBER_SERIES, invoice.issue_date)

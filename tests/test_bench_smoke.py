@@ -4,7 +4,7 @@ measurements produce figures. No timing is asserted (the full run is `make bench
 from __future__ import annotations
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from bench.generate import BENCH_SELLER, counts_for, generate, generate_invoices_only
@@ -15,7 +15,7 @@ from invoices.services import invoices_sweep_overdue
 from leads.models import Lead
 from leads.services import lead_create
 from opportunities.models import Opportunity, StageChange
-from orders.models import Order
+from orders.models import Order, OrderLine
 from quotes.models import Quote
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,9 @@ def test_generator_builds_a_consistent_dataset(dataset):
     assert Order.objects.count() >= counts["orders"]
     # Every order comes from an accepted quote; document totals add up.
     assert not Order.objects.exclude(quote__state="accepted").exists()
+    # A fulfilled order has delivered every line, as order_fulfil leaves it.
+    fulfilled = OrderLine.objects.filter(order__state="fulfilled")
+    assert fulfilled.exists() and not fulfilled.filter(delivered_quantity__lt=F("quantity")).exists()
     for quote in Quote.objects.all()[:10]:
         assert quote.totals().gross == quote.gross_total.amount
     # Numbers are unique and the sequences continue after them: the next lead gets a fresh number.
