@@ -82,9 +82,11 @@ def flash(page: Page, text: str | re.Pattern):
 
 
 def drag_card(card, column_cards) -> None:
-    """Drag a kanban card onto another column's card list as a hand would. The grab is in the card's corner:
-    its centre may be the deal's link, which the board does not drag by. Ten intermediate moves give SortableJS
-    the dragover events it moves the card by; one jump sometimes drops before it has (a CI run did)."""
+    """Drag a kanban card onto another column's card list as a hand would, once the board has finished loading:
+    the column sums arrive after the first paint, and a drag aimed before they land can miss the card. The grab
+    is in the card's corner (its centre may be the deal's link, which the board does not drag by); ten
+    intermediate moves give SortableJS the dragover events it moves the card by."""
+    expect(card.page.locator('[data-testid="sum"][aria-busy="true"]')).to_have_count(0)
     card.drag_to(column_cards, source_position={"x": 6, "y": 6}, steps=10)
 
 

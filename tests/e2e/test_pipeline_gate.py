@@ -78,3 +78,23 @@ def test_a_drop_across_an_unmet_gate_is_refused_on_the_card(page: Page, shot, se
     opp.refresh_from_db()
     assert opp.stage == pipeline_stages(None)[1]
     shot("moved-once-met")
+
+
+def test_the_board_does_not_shift_under_the_pointer_when_its_sums_arrive(page: Page, seller) -> None:
+    opp = factories.opportunity(owner=seller, company="Steady Co")
+    log_in(page, seller)
+    held = []  # the column sums' request, answered only once the card has been measured
+    page.route(re.compile(r"/opportunities/board/totals/"), lambda route: held.append(route))
+
+    page.goto("/opportunities/board/")
+    card = page.get_by_test_id("column").nth(0).locator(f'.kanban-card[data-id="{opp.pk}"]')
+    expect(card).to_be_visible()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    before = card.bounding_box()
+    held[0].continue_()
+    expect(page.get_by_test_id("column").nth(0).get_by_test_id("count")).to_have_text("1")
+
+    assert card.bounding_box() == before
