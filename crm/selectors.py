@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
-from django.db.models import F, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from crm.models import Activity
@@ -16,11 +16,13 @@ HOME_ACTIVITIES = 6
 
 
 def my_activities(*, user, done: bool = False) -> QuerySet[Activity]:
-    """The user's activities: open ones by due date (undated last), or recently done ones."""
+    """The user's planned activities, soonest due first, or the ones ticked off. An activity without a due date
+    is a log of something that happened (the activity form says so): it stays on its record's history and is
+    nobody's to-do."""
     activities = Activity.objects.filter(owner=user, done=done).select_related("content_type")
     if done:
         return activities.order_by("-due_at", "-created_at", "-pk")
-    return activities.order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
+    return activities.filter(due_at__isnull=False).order_by("due_at", "created_at", "pk")
 
 
 def dashboard(*, user, today: date) -> dict[str, Any]:

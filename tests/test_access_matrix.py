@@ -504,7 +504,7 @@ def _build_world() -> SimpleNamespace:
     w.competitor_entry = opportunity_competitor_add(opportunity=w.opportunity, actor=owner,
                                                     competitor=Competitor.objects.create(name="Matrix rival"))
     w.activity = activity_schedule(target=w.opportunity, actor=owner, kind=ActivityKind.CALL,
-                                   subject="Matrix follow-up call")
+                                   subject="Matrix follow-up call", due_at=timezone.now() + timedelta(days=1))
     w.lost_opportunity = opportunity_lose(opportunity=factories.opportunity(owner=owner), actor=owner,
                                           reason=w.lost_reason)
     w.stage_document = StageDocument.objects.create(stage=w.first_stage, title="Brochure",

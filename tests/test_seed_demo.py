@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from crm.models import CompanyProfile, Product, Team, User
+from crm.models import Activity, CompanyProfile, Product, Team, User
 from invoices.models import Invoice, Payment
 from leads.models import Lead
 from opportunities.models import Opportunity, StageChange
@@ -122,3 +122,12 @@ def test_runs_once_and_leaves_an_existing_company_alone(seeded):
     assert "already exist" in output
     assert (User.objects.count(), Lead.objects.count(), Invoice.objects.count()) == counts
 
+
+
+def test_live_deals_have_a_planned_next_step_and_logged_calls_are_not_to_dos(seeded):
+    planned = Activity.objects.filter(done=False, due_at__isnull=False)
+
+    assert planned.exists()
+    assert {activity.target.state for activity in planned} == {"open"}
+    assert not planned.filter(due_at__lt=timezone.now() - timedelta(days=4)).exists()  # due lately or soon
+    assert Activity.objects.filter(due_at__isnull=True, subject="Intro call").exists()  # logged, not planned

@@ -32,14 +32,14 @@ def test_home_lists_my_open_activities_soonest_first_with_their_deal_or_lead(sel
     lead = factories.lead(owner=seller, company="Lead Co")
     plan(deal, seller, "Send the revised offer", due_in=timedelta(days=2))
     plan(lead, seller, "First call", due_in=timedelta(hours=-3))  # overdue
-    plan(deal, seller, "Someday: ask for a referral", due_in=None)
+    plan(deal, seller, "Called, left a message", due_in=None)  # no due date: a log entry, nobody's to-do
     plan(deal, seller, "Already called", due_in=timedelta(days=-1), done=True)
     plan(deal, factories.UserFactory(), "Someone else's call", due_in=timedelta(days=1))
 
     shown = card(seller_client.get(reverse("crm:home")).content.decode())
 
     subjects = re.findall(r"</span> ([^<]+)</div>", shown)
-    assert subjects == ["First call", "Send the revised offer", "Someday: ask for a referral"]
+    assert subjects == ["First call", "Send the revised offer"]
     assert shown.count('data-overdue="true"') == 1 and "overdue" in shown.split("Send the revised offer")[0]
     assert f'href="{deal.get_absolute_url()}"' in shown and f'href="{lead.get_absolute_url()}"' in shown
 

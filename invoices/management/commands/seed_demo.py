@@ -44,6 +44,7 @@ from leads.models import DisqualifyReason, Lead, LeadSource
 from opportunities.models import Opportunity, Stage
 from opportunities.selectors import pipeline_stages
 from opportunities.services import (
+    activity_schedule,
     opportunity_create,
     opportunity_create_from_lead,
     opportunity_lose,
@@ -56,6 +57,11 @@ from quotes.models import Quote
 from quotes.services import quote_cancel, quote_create_from_opportunity, quote_line_add, quote_reject, quote_send
 
 DEMO_PASSWORD = "salesflow-demo"
+# The next steps sellers plan on live deals (kind, subject).
+NEXT_STEPS = [
+    ("call", "Follow-up call"), ("meeting", "Demo for the buying team"), ("email", "Send the revised offer"),
+    ("task", "Check budget approval"), ("call", "Clarify the delivery date"),
+]
 
 # username, first name, last name, role, team it belongs to, manages that team
 DEMO_USERS = [
@@ -488,6 +494,7 @@ class Command(BaseCommand):
             self.schedule(script, ended_days_ago=(1, 340))
             return
         if outcome.startswith("open"):
+            script.then((0, 1), lambda ns: self.plan_next_step(ns, owner))
             self.schedule(script, ended_days_ago=(1, 14))
             return
 
@@ -538,6 +545,13 @@ class Command(BaseCommand):
         log = getattr(lead_services, "activity_log", None)
         if log is not None:
             log(target=target, actor=actor, kind=kind, subject=subject, body=body)
+
+    def plan_next_step(self, ns: SimpleNamespace, owner: User) -> None:
+        """A live deal's next step, due in the coming days; a few are already overdue, as in any real pipeline."""
+        kind, subject = self.rng.choice(NEXT_STEPS)
+        day = timezone.localtime(self.now) + timedelta(days=self.rng.randint(-3, 12))
+        due = day.replace(hour=self.rng.choice([9, 10, 11, 14, 15, 16]), minute=0, second=0, microsecond=0)
+        activity_schedule(target=ns.opp, actor=owner, kind=kind, subject=subject, due_at=due)
 
     def qualify(self, ns: SimpleNamespace, owner: User) -> None:
         ns.opp = opportunity_create_from_lead(
