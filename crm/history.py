@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,14 +18,12 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import CharField, F, TextField, Value
 from django.http import HttpRequest
-from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
-from djmoney.models.fields import MoneyField
-from djmoney.money import Money
 
 from crm.models import Activity, FieldChange, User
+from crm.tracking import localized
 from crm.workflow import SalesRecord, transition_label
 
 TIMELINE_LIMIT = 50
@@ -170,24 +167,11 @@ def _label(record: models.Model, field: str) -> str:
 
 
 def _shown(record: models.Model, field: str, text: str) -> str:
-    """A stored value in the reader's formats, as the page shows its other dates and amounts. crm.tracking stores
-    them locale-neutral ('2026-12-04', '2026-12-04 20:25' local time, '1,200.00 EUR'); text that does not parse
-    that way is shown as stored."""
     try:
         kind = record._meta.get_field(field)
     except FieldDoesNotExist:
         kind = None
-    try:
-        if text and isinstance(kind, MoneyField):
-            amount, currency = text.rsplit(" ", 1)
-            return str(Money(Decimal(amount.replace(",", "")), currency))
-        if text and isinstance(kind, models.DateTimeField):  # before DateField: a DateTimeField is one too
-            return date_format(datetime.strptime(text, "%Y-%m-%d %H:%M"), "SHORT_DATETIME_FORMAT")
-        if text and isinstance(kind, models.DateField):
-            return date_format(date.fromisoformat(text), "SHORT_DATE_FORMAT")
-    except (ValueError, InvalidOperation):
-        pass
-    return _short(text)
+    return _short(localized(kind, text))
 
 
 def _short(value: str) -> str:

@@ -23,7 +23,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -31,7 +31,9 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from djmoney.models.fields import CurrencyField, MoneyField
+from djmoney.money import Money
 
 from crm.money import quantize
 
@@ -47,6 +49,7 @@ ALWAYS_SKIPPED = frozenset({
     "pdf", "pdf_sha256", "pdf_rendered_at", "previous_hash", "chain_hash", "search_vector",
 })
 EMPTY = ""
+DATETIME_TEXT = "%Y-%m-%d %H:%M"  # how a changed date and time is stored (local time)
 
 
 def current_actor() -> User | None:
@@ -97,12 +100,29 @@ def display(field: models.Field, raw: Any, related: Any = None) -> str:
         if isinstance(raw, bool):
             return str(translation.gettext("yes") if raw else translation.gettext("no"))
     if isinstance(raw, datetime):
-        return timezone.localtime(raw).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(raw) else raw.isoformat(" ")
+        return timezone.localtime(raw).strftime(DATETIME_TEXT) if timezone.is_aware(raw) else raw.isoformat(" ")
     if isinstance(raw, date):
         return raw.isoformat()
     if isinstance(raw, Decimal):
         return f"{raw.normalize():f}"
     return str(raw)
+
+
+def localized(field: models.Field | None, text: str) -> str:
+    """A value stored by `display` in the reader's formats, as pages show their other dates and amounts ('1,200.00
+    EUR' → '€1,200.00', '2026-12-04' → '12/04/2026'). Text of another shape, or of a field gone since, is
+    returned as stored."""
+    try:
+        if text and isinstance(field, MoneyField):
+            amount, currency = text.rsplit(" ", 1)
+            return str(Money(Decimal(amount.replace(",", "")), currency))
+        if text and isinstance(field, models.DateTimeField):  # before DateField: a DateTimeField is one too
+            return date_format(datetime.strptime(text, DATETIME_TEXT), "SHORT_DATETIME_FORMAT")
+        if text and isinstance(field, models.DateField):
+            return date_format(date.fromisoformat(text), "SHORT_DATE_FORMAT")
+    except (ValueError, InvalidOperation):
+        pass
+    return text
 
 
 def _raw(instance: models.Model, field: models.Field) -> Any:
