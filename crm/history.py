@@ -152,11 +152,32 @@ def _field_event(record: models.Model, row: Row) -> Event:
         archived = bool(row.c)
         return Event(at=row.at, by=row.by, icon="archive" if archived else "arrow-counterclockwise",
                      title=_("Archived") if archived else _("Restored"))
+    part = _part_name(record, row.a)
+    if part is not None:  # a row of a one-to-many part (a quote's lines): added, removed or changed
+        old, new = _shown(record, row.a, row.b), _shown(record, row.a, row.c)
+        if not row.b:
+            title = _("%(part)s added: %(new)s") % {"part": part, "new": new}
+        elif not row.c:
+            title = _("%(part)s removed: %(old)s") % {"part": part, "old": old}
+        else:
+            title = _("%(part)s changed: %(old)s → %(new)s") % {"part": part, "old": old, "new": new}
+        return Event(at=row.at, by=row.by, icon="list-ul", title=title)
     return Event(
         at=row.at, by=row.by, icon="pencil",
         title=_("%(field)s: %(old)s → %(new)s")
         % {"field": _label(record, row.a), "old": _shown(record, row.a, row.b), "new": _shown(record, row.a, row.c)},
     )
+
+
+def _part_name(record: models.Model, field: str) -> str | None:
+    """'Quote line' when `field` names the record's lines (a reverse one-to-many relation), else None."""
+    try:
+        relation = record._meta.get_field(field)
+    except FieldDoesNotExist:
+        return None
+    if not relation.one_to_many:
+        return None
+    return str(relation.related_model._meta.verbose_name).capitalize()
 
 
 def _label(record: models.Model, field: str) -> str:

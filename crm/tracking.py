@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -50,6 +51,7 @@ ALWAYS_SKIPPED = frozenset({
 })
 EMPTY = ""
 DATETIME_TEXT = "%Y-%m-%d %H:%M"  # how a changed date and time is stored (local time)
+_MONEY_TEXT = re.compile(r"(-?\d[\d,]*\.\d+) ([A-Z]{3})\b")  # how `money_text` stores an amount
 
 
 def current_actor() -> User | None:
@@ -80,8 +82,9 @@ def untracked() -> Iterator[None]:
         _untracked.reset(token)
 
 
-def _money_text(amount: Decimal, currency: str) -> str:
-    return f"{quantize(amount, currency):,} {currency}"
+def money_text(value: Money) -> str:
+    """An amount as history stores it, locale-neutral: '1,200.00 EUR' (`localized` shows it in the reader's format)."""
+    return f"{quantize(value.amount, str(value.currency)):,} {value.currency}"
 
 
 def display(field: models.Field, raw: Any, related: Any = None) -> str:
@@ -90,7 +93,7 @@ def display(field: models.Field, raw: Any, related: Any = None) -> str:
         return EMPTY
     if isinstance(field, MoneyField):
         amount, currency = raw
-        return _money_text(Decimal(amount), currency)
+        return money_text(Money(Decimal(amount), currency))
     if field.is_relation:
         return str(related) if related is not None else f"#{raw}"
     # Labels are stored in the site language so one row reads the same whoever made the change.
@@ -108,11 +111,13 @@ def display(field: models.Field, raw: Any, related: Any = None) -> str:
     return str(raw)
 
 
-def localized(field: models.Field | None, text: str) -> str:
+def localized(field: models.Field | models.ForeignObjectRel | None, text: str) -> str:
     """A value stored by `display` in the reader's formats, as pages show their other dates and amounts ('1,200.00
-    EUR' → '€1,200.00', '2026-12-04' → '12/04/2026'). Text of another shape, or of a field gone since, is
-    returned as stored."""
+    EUR' → '€1,200.00', '2026-12-04' → '12/04/2026'). A part's description (a quote line: '3 × Day at 1,200.00
+    EUR') gets its amounts shown that way. Text of another shape, or of a field gone since, is returned as stored."""
     try:
+        if text and field is not None and field.one_to_many:
+            return _MONEY_TEXT.sub(lambda m: str(Money(Decimal(m[1].replace(",", "")), m[2])), text)
         if text and isinstance(field, MoneyField):
             amount, currency = text.rsplit(" ", 1)
             return str(Money(Decimal(amount.replace(",", "")), currency))

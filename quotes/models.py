@@ -6,13 +6,15 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
+from djmoney.money import Money
 
 from crm import money
 from crm.documents import PricedDocument, PricedLine
 from crm.models import RecurringInterval
+from crm.tracking import money_text
 from crm.workflow import SalesRecord, SalesRecordQuerySet
 
 
@@ -86,7 +88,10 @@ class Quote(SalesRecord, PricedDocument):
 
     objects = QuoteQuerySet.as_manager()
 
-    HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "emailed_at", "emailed_to", "sent_at", "decided_at"})
+    # The totals move only while a draft is composed, with every line edit: the lines' own history rows say
+    # what changed ("Quote line added: …"), a "Total: … → …" row beside each would only repeat it.
+    HISTORY_EXCLUDE = frozenset({"net_total", "tax_total", "gross_total", "emailed_at", "emailed_to", "sent_at",
+                                 "decided_at"})
 
     class Meta(SalesRecord.Meta):
         verbose_name = _("quote")
@@ -202,6 +207,23 @@ class QuoteLine(PricedLine):
             discount_percent=self.discount_percent,
             discount_amount=self.discount_amount,
         )
+
+    def history_text(self) -> str:
+        """How this line reads in its quote's history: "20 × Licence at 780.00 EUR, 10 % off". Stored in the site
+        language, like every history value, so a row reads the same whoever made the change."""
+        with translation.override(settings.LANGUAGE_CODE):
+            if not self.is_item:
+                return f"{self.get_kind_display()}: {self.description}"
+            text = _("%(quantity)s × %(description)s at %(price)s") % {
+                "quantity": f"{self.quantity.normalize():f}", "description": self.description,
+                "price": money_text(self.unit_price),
+            }
+            if self.discount_percent:
+                text += _(", %(percent)s %% off") % {"percent": f"{self.discount_percent.normalize():f}"}
+            elif self.discount_amount:
+                text += _(", %(amount)s off") % {"amount": money_text(Money(self.discount_amount,
+                                                                            self.unit_price.currency))}
+            return str(text)
 
     def revision_values(self) -> dict[str, Any]:
         """Everything a new version of the quote copies from this line."""

@@ -25,7 +25,7 @@ from crm.documents import render_pdf, store_pdf
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, Product, TaxRate, User
 from crm.permissions import require
-from crm.tracking import acting_as
+from crm.tracking import EMPTY, acting_as, log_changes
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from opportunities.models import Opportunity, OpportunityState
 from quotes import links
@@ -135,6 +135,12 @@ def _check_tax_rate(tax_rate: TaxRate) -> None:
                           % {"rate": tax_rate})
 
 
+def _log_line(quote: Quote, actor: User, before: str, after: str) -> None:
+    """A line added (before empty), removed (after empty) or changed, as one row of the quote's history."""
+    if before != after:
+        log_changes(quote, [("lines", before, after)], actor=actor)
+
+
 def _next_position(quote: Quote) -> int:
     last = quote.lines.order_by("-position").values_list("position", flat=True).first() or 0
     return last + 1
@@ -164,6 +170,7 @@ def quote_line_add(
             quantity=Decimal(0), unit="", unit_price=Money(0, quote.currency), net=Money(0, quote.currency),
             tax_percent=Decimal(0),
         )
+        _log_line(quote, actor, EMPTY, line.history_text())
         return line
     if product is None and not description:
         raise DomainError(_("A line needs a product or a description."))
@@ -200,6 +207,7 @@ def quote_line_add(
     )
     _refresh_totals(quote)
     line.refresh_from_db()
+    _log_line(quote, actor, EMPTY, line.history_text())
     return line
 
 
@@ -209,6 +217,7 @@ def quote_line_update(*, line: QuoteLine, actor: User, **fields) -> QuoteLine:
     require(actor, "quotes.change_quote")
     quote = _editable(line.quote)
     line = QuoteLine.objects.select_for_update().get(pk=line.pk, quote=quote)
+    before = line.history_text()
     unknown = set(fields) - LINE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -232,6 +241,7 @@ def quote_line_update(*, line: QuoteLine, actor: User, **fields) -> QuoteLine:
     line.save()
     _refresh_totals(quote)
     line.refresh_from_db()
+    _log_line(quote, actor, before, line.history_text())
     return line
 
 
@@ -264,6 +274,7 @@ def quote_line_move(*, line: QuoteLine, actor: User, direction: str) -> Quote:
 def quote_line_remove(*, line: QuoteLine, actor: User) -> Quote:
     require(actor, "quotes.change_quote")
     quote = _editable(line.quote)
+    _log_line(quote, actor, line.history_text(), EMPTY)
     line.delete()
     return _refresh_totals(quote)
 

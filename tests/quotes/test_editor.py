@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
-from crm.models import CompanyProfile
+from crm.models import CompanyProfile, FieldChange
 from crm.workflow import DomainError
 from quotes.models import LineKind, QuoteLine
 from quotes.services import (
@@ -281,3 +281,36 @@ def test_editing_a_line_keeps_the_sent_rule(seller):
     quote = factories.quote(owner=seller, lines=1, sent=True)
     with pytest.raises(DomainError):
         quote_line_update(line=quote.lines.get(), actor=seller, description="x")
+
+
+# --- history -----------------------------------------------------------------------------------------
+
+def test_the_history_says_which_line_was_added_changed_or_removed_and_by_whom(seller_client, seller, draft, vat19):
+    kept = add(draft, seller, vat19, "Consulting day", price="1200")
+    dropped = add(draft, seller, vat19, "Travel", price="80")
+    quote_line_add(quote=draft, actor=seller, kind=LineKind.SECTION, description="Phase two")
+    seller_client.post(reverse("quotes:line_edit", args=[draft.pk, kept.pk]),
+                       {"description": "Consulting day", "quantity": "3", "unit_price": "1200",
+                        "discount_percent": "10"}, HTTP_HX_REQUEST="true")
+    seller_client.post(reverse("quotes:line_remove", args=[draft.pk, dropped.pk]))
+
+    page = seller_client.get(draft.get_absolute_url()).content.decode()
+    history = page[page.index("History"):]
+
+    assert "Quote line added: 1 × Consulting day at €1,200.00" in history
+    assert "Quote line added: Section heading: Phase two" in history
+    assert ("Quote line changed: 1 × Consulting day at €1,200.00 → 3 × Consulting day at €1,200.00, 10 % off"
+            in history)
+    assert "Quote line removed: 1 × Travel at €80.00" in history
+    assert seller.get_full_name() in history
+    # The totals follow the lines: no "Total: … → …" row repeats each edit.
+    assert "Total:" not in history
+
+
+def test_saving_a_line_unchanged_adds_no_history(seller, draft, vat19):
+    line = add(draft, seller, vat19, "Consulting day")
+
+    quote_line_update(line=line, actor=seller, quantity="1", unit_price="100")
+
+    rows = FieldChange.objects.filter(object_id=draft.pk, field="lines")
+    assert list(rows.values_list("old_value", "new_value")) == [("", "1 × Consulting day at 100.00 EUR")]
