@@ -18,7 +18,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import CharField, F, TextField, Value
 from django.http import HttpRequest
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
@@ -177,12 +177,12 @@ def _part_name(record: models.Model, field: str) -> str | None:
         return None
     if not relation.one_to_many:
         return None
-    return str(relation.related_model._meta.verbose_name).capitalize()
+    return capfirst(relation.related_model._meta.verbose_name)
 
 
 def _label(record: models.Model, field: str) -> str:
     try:
-        return str(record._meta.get_field(field).verbose_name).capitalize()
+        return capfirst(record._meta.get_field(field).verbose_name)
     except FieldDoesNotExist:  # a field removed since: its history stays readable
         return field
 

@@ -102,8 +102,16 @@ def invoice_history(invoice: Invoice, payments: list[Payment], *, limit: int | N
     ]
     extra += [
         Event(at=notice.sent_at or notice.created_at, by=None, icon="envelope-exclamation",
-              title=_("Payment reminder (level %(level)s) sent to %(to)s")
-              % {"level": notice.level.level, "to": notice.sent_to or "—"})
+              title=_reminder_title(notice))
         for notice in invoice.dunning_notices.select_related("level")
     ]
     return timeline(invoice, extra=extra, limit=limit)
+
+
+def _reminder_title(notice: DunningNotice) -> str:
+    level = {"level": notice.level.level}
+    if notice.sent_at is None:
+        return _("Payment reminder (level %(level)s) due, waiting to be e-mailed") % level
+    if not notice.sent_to:  # the sender found no address: nothing went out, and the reader must know
+        return _("Payment reminder (level %(level)s) not e-mailed: the customer has no e-mail address") % level
+    return _("Payment reminder (level %(level)s) sent to %(to)s") % {**level, "to": notice.sent_to}

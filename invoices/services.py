@@ -18,7 +18,7 @@ from crm import money, numbering
 from crm.jobs import enqueue_on_commit
 from crm.models import CompanyProfile, User
 from crm.permissions import require
-from crm.tracking import acting_as
+from crm.tracking import acting_as, untracked
 from crm.workflow import DomainError, bulk_transition, lock, run_transition
 from invoices import schedule
 from invoices.models import (
@@ -79,7 +79,8 @@ def _finish_draft(invoice: Invoice, lines: list[InvoiceLine]) -> Invoice:
         line.position = position
     InvoiceLine.objects.bulk_create(lines)
     invoice.apply_totals(invoice.totals())
-    invoice.save()
+    with untracked():  # still its creation: history starts with the first change, not "Total: €0.00 → …"
+        invoice.save()
     return invoice
 
 
@@ -364,12 +365,14 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: date | No
     fresh.buyer = _buyer_snapshot(fresh)
     order = fresh.order
     fresh.delivery_date = timezone.localtime(order.fulfilled_at).date() if order.fulfilled_at else issue_date
-    # run_transition() re-reads the row: store the frozen fields first or they are lost.
-    fresh.save(update_fields=[
-        "net_total", "net_total_currency", "tax_total", "tax_total_currency", "gross_total",
-        "gross_total_currency", "amount_paid", "amount_paid_currency", "seller", "buyer", "delivery_date",
-        "updated_at",
-    ])
+    # run_transition() re-reads the row: store the frozen fields first or they are lost. Like the fields the
+    # transition sets, they are the issue's consequences, which its log row records, not edits.
+    with untracked():
+        fresh.save(update_fields=[
+            "net_total", "net_total_currency", "tax_total", "tax_total_currency", "gross_total",
+            "gross_total_currency", "amount_paid", "amount_paid_currency", "seller", "buyer", "delivery_date",
+            "updated_at",
+        ])
     number = numbering.next_number(fresh.series, on=issue_date)
     if fresh.is_credit_note:
         due_date, discount_due_date = issue_date, None

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -104,7 +105,7 @@ def html_snippet(web_form: WebForm) -> str:
     labels = dict(WebForm.FIELD_CHOICES)
     lines = [f'<form method="post" action="{escape(endpoint_url(web_form))}" accept-charset="utf-8">']
     for name in web_form.fields:
-        label = escape(str(labels.get(name, name)).capitalize())
+        label = escape(capfirst(str(labels.get(name, name))))
         required = " required" if name == "last_name" or name in web_form.required_fields else ""
         if name == "notes":
             control = f'<textarea id="sf-{name}" name="{name}" maxlength="5000"{required}></textarea>'

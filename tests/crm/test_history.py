@@ -22,6 +22,7 @@ from leads.models import Lead
 from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
 from opportunities.selectors import pipeline_stages, stage_history_source
+from orders.services import order_update
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,15 @@ def test_the_record_page_timeline_shows_the_change_and_its_author(seller_client,
     seller.save(update_fields=["language"])
     german = seller_client.get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
     assert "10.000,00\xa0€ → 12.000,00\xa0€" in german and "— → 31.03.2027" in german
+
+
+def test_a_label_keeps_its_capitals(seller):
+    order = factories.order(owner=seller)
+    order_update(order=order, actor=seller, customer_reference="PO-72193")
+
+    titles = [event.title for event in timeline(order)]
+
+    assert "Customer reference (PO): — → PO-72193" in titles
 
 
 def test_timeline_queries_do_not_grow_with_the_number_of_changes(seller):

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invoices.models import DunningLevel, DunningNotice, InvoiceState
+from invoices.models import DunningLevel, DunningNotice, Invoice, InvoiceState
 from invoices.services import invoice_issue, invoices_sweep_overdue
 from tests import factories
 
@@ -93,6 +93,33 @@ def test_reminders_are_shown_on_the_invoice(seller, seller_client):
     call_command("sweep_overdue", stdout=StringIO())
     page = seller_client.get(invoice.get_absolute_url()).content.decode()
     assert "Payment reminders" in page and "ap@customer.example" in page
+
+
+def test_a_reminder_is_shown_as_waiting_until_it_is_e_mailed(seller, seller_client):
+    invoice = issued_days_ago(seller, 14 + 8)
+    invoices_sweep_overdue()  # created, not e-mailed yet (that runs after commit)
+
+    page = seller_client.get(invoice.get_absolute_url()).content.decode()
+
+    assert "waiting to be e-mailed" in page
+    assert "Payment reminder (level 1) due, waiting to be e-mailed" in page
+    assert "sent to" not in page
+
+
+def test_a_reminder_for_a_customer_without_e_mail_says_it_was_not_sent(seller, seller_client):
+    invoice = issued_days_ago(seller, 14 + 8)
+    invoice.account.email = ""
+    invoice.account.save()
+    invoice.buyer = {**invoice.buyer, "email": ""}
+    Invoice.objects.filter(pk=invoice.pk).update(buyer=invoice.buyer)
+    call_command("sweep_overdue", stdout=StringIO())
+
+    page = seller_client.get(invoice.get_absolute_url()).content.decode()
+
+    assert len(mail.outbox) == 0
+    assert "Payment reminder (level 1) not e-mailed: the customer has no e-mail address" in page
+    assert ": the customer has no e-mail address" in page[page.index('data-testid="dunning"'):]
+    assert "sent to" not in page
 
 
 def test_one_sweep_gives_each_invoice_its_highest_level_in_one_statement(seller, django_assert_max_num_queries):

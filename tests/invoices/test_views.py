@@ -214,3 +214,15 @@ def test_admin_quote_send_action_and_draft_edit(admin_client_, seller):
     quote.refresh_from_db()
     assert quote.state == "sent"
     assert admin_client_.post(change_url, {"title": "x"}).status_code == 403
+
+
+def test_history_of_an_issued_invoice_shows_the_steps_not_their_bookkeeping(accountant_client, seller):
+    """Creating a draft fills its totals and issuing freezes dates and parties: both are the step itself,
+    which the history shows once ("Created", "Issue: Draft → Issued"), not as edits beside it."""
+    invoice = factories.invoice(owner=seller, issued=True)
+
+    page = accountant_client.get(invoice.get_absolute_url()).content.decode()
+    history = page[page.index('data-testid="history"'):]
+
+    assert "Issue: Draft → Issued" in history and "Created" in history
+    assert "Total:" not in history and "Delivery date:" not in history
