@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django_fsm_log.models import StateLog
 
 from crm.models import Activity, FieldChange, User
-from crm.tracking import localized
+from crm.tracking import field_label, localized
 from crm.workflow import SalesRecord, transition_label
 
 TIMELINE_LIMIT = 50
@@ -172,19 +172,14 @@ def _field_event(record: models.Model, row: Row) -> Event:
 def _part_name(record: models.Model, field: str) -> str | None:
     """'Quote line' when `field` names the record's lines (a reverse one-to-many relation), else None."""
     try:
-        relation = record._meta.get_field(field)
+        is_part = record._meta.get_field(field).one_to_many
     except FieldDoesNotExist:
         return None
-    if not relation.one_to_many:
-        return None
-    return capfirst(relation.related_model._meta.verbose_name)
+    return capfirst(field_label(type(record), field)) if is_part else None
 
 
 def _label(record: models.Model, field: str) -> str:
-    try:
-        return capfirst(record._meta.get_field(field).verbose_name)
-    except FieldDoesNotExist:  # a field removed since: its history stays readable
-        return field
+    return capfirst(field_label(type(record), field))
 
 
 def _shown(record: models.Model, field: str, text: str) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
 from crm import normalize
-from crm.tracking import TrackChanges
+from crm.tracking import TrackChanges, field_label
 
 MONEY_DIGITS = {"max_digits": 18, "decimal_places": 4}
 
@@ -520,10 +520,7 @@ class FieldChange(models.Model):
     def field_label(self) -> str:
         """The field's current verbose name (translated), falling back to the stored name."""
         model = self.content_type.model_class()
-        try:
-            return str(model._meta.get_field(self.field).verbose_name) if model else self.field
-        except FieldDoesNotExist:  # a field removed since keeps its history readable
-            return self.field
+        return field_label(model, self.field) if model else self.field
 
 
 class PendingTask(models.Model):

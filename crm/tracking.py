@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -128,6 +129,18 @@ def localized(field: models.Field | models.ForeignObjectRel | None, text: str) -
     except (ValueError, InvalidOperation):
         pass
     return text
+
+
+def field_label(model: type[models.Model], name: str) -> str:
+    """A stored field name as people read it (translated): the field's verbose name; for a record's parts (a
+    reverse one-to-many relation, the lines of a quote) the part's name; a field removed since keeps its name."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    if field.one_to_many:
+        return str(field.related_model._meta.verbose_name)
+    return str(getattr(field, "verbose_name", name))
 
 
 def _raw(instance: models.Model, field: models.Field) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from djmoney.money import Money
 
-from opportunities.models import Opportunity, Stage, StageChange
+from opportunities.models import Opportunity, PipelineSettings, Stage, StageChange
 from opportunities.reports import pipeline_report
 from opportunities.services import opportunity_create, opportunity_lose, opportunity_move_stage, opportunity_win
 from tests import factories
@@ -101,6 +101,41 @@ def test_win_rates_by_owner_and_by_source_count_each_closed_deal_once(seller, te
     assert owners == {str(seller): (2, 1), str(teammate): (1, 1)}
     assert [(r.label, r.won, r.lost) for r in report.by_source] == [
         ("Referral", 1, 1), ("Website", 1, 1), ("No lead (direct)", 1, 0)]
+
+
+def test_lost_reasons_say_why_deals_were_lost_most_frequent_first(seller, teammate, team, other_team_seller):
+    outcomes = [(seller, "price", "1000.00"), (teammate, "price", "2500.00"), (seller, "competitor", "4000.00"),
+                (teammate, "price", "500.00"), (seller, None, "300.00")]
+    PipelineSettings.objects.create(team=team, lost_reason_required=False)
+    for owner, reason, amount in outcomes:
+        deal = factories.opportunity(owner=owner, amount=amount, company=f"{reason} {amount}")
+        opportunity_lose(opportunity=deal, actor=owner, reason=reason)
+    opportunity_win(opportunity=factories.opportunity(owner=seller, company="Won"), actor=seller)
+    elsewhere = factories.opportunity(owner=other_team_seller, company="Other team")
+    opportunity_lose(opportunity=elsewhere, actor=other_team_seller, reason="competitor")
+
+    report = pipeline_report(user=seller, team=team)
+
+    assert [(r.label, r.count, r.amounts, r.share) for r in report.lost_reasons] == [
+        ("Price too high", 3, [Money("4000.00", "EUR")], Decimal("60.0")),
+        ("Lost to a competitor", 1, [Money("4000.00", "EUR")], Decimal("20.0")),
+        ("No reason given", 1, [Money("300.00", "EUR")], Decimal("20.0")),
+    ]
+
+
+def test_the_report_page_and_csv_show_the_lost_reasons(seller_client, seller, team, dataset):
+    params = {"team": team.pk, "date_from": "2026-01-15", "date_to": "2026-03-31"}
+
+    page = seller_client.get(reverse("opportunities:report"), params).content.decode()
+    export = seller_client.get(reverse("opportunities:report"), {**params, "format": "csv"})
+    empty = seller_client.get(reverse("opportunities:report"), {**params, "date_from": "2025-01-01",
+                                                                 "date_to": "2025-12-31"}).content.decode()
+
+    table = page[page.index('data-testid="lost-reasons"'):]
+    assert re.search(r"Price too high</td><td[^>]*>1</td><td[^>]*>€1,000.00</td>", table)
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert ["Price too high", "1", "1000.00 EUR", "100.0"] in rows
+    assert "No deal was lost in this period." in empty
 
 
 def test_a_period_without_closed_deals_has_no_win_rates(seller, team, dataset):
