@@ -117,7 +117,7 @@ class QuoteLineForm(BootstrapForm):
     discount_amount = forms.DecimalField(label=_("Discount (amount)"), max_digits=14, decimal_places=2,
                                          required=False, min_value=Decimal(0))
     tax_rate = forms.ModelChoiceField(label=_("Tax rate"), queryset=tax_rate_choices(), required=False,
-                                      empty_label=_("— product's rate —"))
+                                      empty_label=_("Product's"))  # fits the narrow select
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
