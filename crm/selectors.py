@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
-from django.db.models import QuerySet, prefetch_related_objects
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from crm.models import Activity
@@ -23,6 +24,16 @@ def my_activities(*, user, done: bool = False) -> QuerySet[Activity]:
     if done:
         return activities.order_by("-due_at", "-created_at", "-pk")
     return activities.filter(due_at__isnull=False).order_by("due_at", "created_at", "pk")
+
+
+def open_activities_of(record: Model) -> QuerySet[Activity]:
+    """The record's planned activities not done yet, soonest first (an undated one is a log entry, shown in its
+    history)."""
+    return (
+        Activity.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk,
+                                done=False, due_at__isnull=False)
+        .select_related("owner").order_by("due_at", "created_at", "pk")
+    )
 
 
 def dashboard(*, user, today: date) -> dict[str, Any]:

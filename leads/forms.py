@@ -224,8 +224,15 @@ class QualifyForm(StyledForm):
 
 
 class ActivityForm(StyledForm):
+    """Log an activity, or plan one with a due date (it then shows on the cards and in "My next activities")."""
+
     kind = forms.ChoiceField(label=_("Type"), choices=ActivityKind.choices, initial=ActivityKind.NOTE)
     subject = forms.CharField(label=_("Subject"), max_length=200)
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
     body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -191,14 +192,18 @@ def lead_recycle(*, lead: Lead, actor: User) -> Lead:
 
 
 @transaction.atomic
-def activity_log(*, target: Model, actor: User, kind: str, subject: str, body: str = "") -> Activity:
-    """Log a note, call, meeting … on any record. Lives here, the first app of the flow, so that every later
-    app may use it without breaking the dependency direction."""
+def activity_log(
+    *, target: Model, actor: User, kind: str, subject: str, body: str = "", due_at: datetime | None = None
+) -> Activity:
+    """Log a note, call, meeting … on any record, or plan one (`due_at`: it is then a to-do in "My next
+    activities" until ticked off). Lives here, the first app of the flow, so that every later app may use it
+    without breaking the dependency direction."""
     if kind not in ActivityKind.values:
         raise DomainError(_("Choose what kind of activity this was."))
     if not subject.strip():
         raise DomainError(_("Give the activity a subject."))
-    activity = Activity.objects.create(target=target, owner=actor, kind=kind, subject=subject.strip(), body=body)
+    activity = Activity.objects.create(target=target, owner=actor, kind=kind, subject=subject.strip(), body=body,
+                                       due_at=due_at)
     if isinstance(target, Lead):
         lead_score_recompute(lead=target)
     return activity

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.csvstream import csv_stream
 from crm.history import history_limit, timeline
 from crm.idempotency import submit_once
+from crm.selectors import open_activities_of
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
 from leads import imports, selectors, services, webforms
@@ -101,6 +102,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "opportunity": opportunity,
             "disqualify_form": DisqualifyForm(),
             "activity_form": ActivityForm(),
+            "planned": open_activities_of(lead),
+            "now": timezone.now(),
             "reassign_form": ReassignForm(user=request.user, initial={"owner": lead.owner_id}),
             "score_lines": selectors.score_breakdown(lead),
             "history": timeline(lead, limit=history_limit(request)),
@@ -188,7 +191,7 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActivityForm(request.POST)
     if form.is_valid():
         attempt(request, services.activity_log, target=lead, actor=request.user, **form.cleaned_data,
-                success=_("Activity logged."))
+                success=_("Activity saved."))
     else:
         messages.error(request, _("Give the activity a subject."))
     return redirect(reverse("leads:detail", args=[lead.pk]) + "#activity")

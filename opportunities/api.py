@@ -25,6 +25,7 @@ from crm.models import Account, Activity, User
 from leads import api as leads_api
 from leads.models import Lead
 from leads.selectors import assignable_owners
+from leads.services import activity_log
 from opportunities import services
 from opportunities.models import Competitor, LostReason, Opportunity, Stage
 from opportunities.selectors import lost_reasons_for, visible_accounts
@@ -160,7 +161,7 @@ class ActivityViewSet(ScopedViewSet):
         return visible_activities(self.request.user)
 
     def perform_create(self, data: dict[str, Any]) -> Activity:
-        return services.activity_schedule(actor=self.request.user, **data)
+        return activity_log(actor=self.request.user, **data)
 
     def perform_update(self, record: Activity, data: dict[str, Any]) -> Activity:
         return services.activity_set_done(activity=record, actor=self.request.user, **data)

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ActivityKind, Contact, Team, User
+from crm.models import Contact, Team, User
 from leads.forms import StyledForm, blank_choice, style
 from leads.selectors import assignable_owners, user_teams
 from opportunities.models import Competitor, ContactRole, LostReason, Opportunity, OpportunityState, Stage
@@ -110,19 +110,6 @@ class BoardFilterForm(StyledForm):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {name: data.get(name) for name in ("team", "owner", "close_from", "close_to")}
-
-
-class ActivityForm(StyledForm):
-    """Log an activity, or plan one with a due date (it then shows on the cards and in "My next activities")."""
-
-    kind = forms.ChoiceField(label=_("Type"), choices=ActivityKind.choices, initial=ActivityKind.CALL)
-    subject = forms.CharField(label=_("Subject"), max_length=200)
-    due_at = forms.DateTimeField(
-        label=_("Due"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-    )
-    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ActivityDoneForm(forms.Form):

@@ -335,15 +335,6 @@ def board_totals(*, user: User, filters: BoardFilters) -> list[dict]:
 
 # --- activities --------------------------------------------------------------------------------------------------
 
-def open_activities_of(record: Opportunity) -> QuerySet[Activity]:
-    """The record's planned activities not done yet (an undated one is a log entry, shown in its history)."""
-    content_type = ContentType.objects.get_for_model(record)
-    return (
-        Activity.objects.filter(content_type=content_type, object_id=record.pk, done=False, due_at__isnull=False)
-        .select_related("owner").order_by("due_at", "created_at", "pk")
-    )
-
-
 def opportunity_detail_queryset() -> QuerySet[Opportunity]:
     return Opportunity.objects.select_related(
         "account", "contact", "lead", "stage", "owner", "team__pipeline_settings", "lost_reason", "lost_to"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from crm import money, normalize
-from crm.models import Account, Activity, ActivityKind, Contact, Team, User
+from crm.models import Account, Activity, Contact, Team, User
 from crm.permissions import require, scope
 from crm.tracking import acting_as
 from crm.workflow import DomainError, lock, run_transition
@@ -414,19 +414,6 @@ def opportunity_competitor_remove(*, opportunity: Opportunity, entry: Opportunit
 
 
 # --- activities ------------------------------------------------------------------------------------------------
-
-def activity_schedule(
-    *, target: Any, actor: User, kind: str, subject: str, body: str = "", due_at: datetime | None = None
-) -> Activity:
-    """Log a past activity or plan a future one (with a due date) on any record."""
-    if kind not in ActivityKind.values:
-        raise DomainError(_("Choose what kind of activity this was."))
-    if not subject.strip():
-        raise DomainError(_("Give the activity a subject."))
-    return Activity.objects.create(
-        target=target, owner=actor, kind=kind, subject=subject.strip(), body=body, due_at=due_at
-    )
-
 
 def activity_set_done(*, activity: Activity, actor: User, done: bool) -> Activity:
     if activity.owner_id != actor.pk:

@@ -24,11 +24,11 @@ from crm.idempotency import submit_once
 from crm.models import Activity, User
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
-from leads.services import default_team_for
+from leads.forms import ActivityForm
+from leads.services import activity_log, default_team_for
 from opportunities import reports, selectors, services
 from opportunities.forms import (
     ActivityDoneForm,
-    ActivityForm,
     BoardFilterForm,
     ChecklistTickForm,
     CommitteeForm,
@@ -225,7 +225,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lose_form": lose_form,
             "lost_reason_required": selectors.lost_reason_required(opportunity.team),
             "activity_form": ActivityForm(),
-            "planned": selectors.open_activities_of(opportunity),
+            "planned": crm_selectors.open_activities_of(opportunity),
             "now": timezone.now(),
             "history": timeline(opportunity, sources=[selectors.stage_history_source(opportunity)],
                                 limit=history_limit(request)),
@@ -364,7 +364,7 @@ def opportunity_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_visible(Opportunity, request.user, pk)
     form = ActivityForm(request.POST)
     if form.is_valid():
-        attempt(request, services.activity_schedule, target=opportunity, actor=request.user, **form.cleaned_data,
+        attempt(request, activity_log, target=opportunity, actor=request.user, **form.cleaned_data,
                 success=_("Activity saved."))
     else:
         messages.error(request, _("Give the activity a subject."))
@@ -395,7 +395,7 @@ def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         list(get_messages(request))  # the row itself shows the new state
         show_target = request.POST.get("next", "").startswith(reverse("opportunities:activities"))
-        return render(request, "opportunities/_activity_row.html",
+        return render(request, "crm/_activity_row.html",
                       {"activity": activity, "now": timezone.now(), "show_target": show_target})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

@@ -48,7 +48,7 @@ from crm.models import Activity, ActivityKind, Team
 from invoices.models import CustomerCredit, Invoice, InvoiceLine, Payment, PaymentMethod
 from invoices.services import invoice_issue, invoice_render_pdf, payment_record
 from leads.models import DisqualificationReason, ImportJob, Lead, WebForm
-from leads.services import lead_disqualify
+from leads.services import activity_log, lead_disqualify
 from opportunities.models import (
     ChecklistTick,
     Competitor,
@@ -62,7 +62,6 @@ from opportunities.models import (
 )
 from opportunities.selectors import lost_reasons_for, pipeline_stages
 from opportunities.services import (
-    activity_schedule,
     opportunity_committee_add,
     opportunity_competitor_add,
     opportunity_lose,
@@ -503,7 +502,7 @@ def _build_world() -> SimpleNamespace:
                                                    role="user", actor=owner)
     w.competitor_entry = opportunity_competitor_add(opportunity=w.opportunity, actor=owner,
                                                     competitor=Competitor.objects.create(name="Matrix rival"))
-    w.activity = activity_schedule(target=w.opportunity, actor=owner, kind=ActivityKind.CALL,
+    w.activity = activity_log(target=w.opportunity, actor=owner, kind=ActivityKind.CALL,
                                    subject="Matrix follow-up call", due_at=timezone.now() + timedelta(days=1))
     w.lost_opportunity = opportunity_lose(opportunity=factories.opportunity(owner=owner), actor=owner,
                                           reason=w.lost_reason)

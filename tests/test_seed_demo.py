@@ -128,6 +128,8 @@ def test_live_deals_have_a_planned_next_step_and_logged_calls_are_not_to_dos(see
     planned = Activity.objects.filter(done=False, due_at__isnull=False)
 
     assert planned.exists()
-    assert {activity.target.state for activity in planned} == {"open"}
+    # Live deals and leads being worked: nothing closed, won, lost or disqualified carries a to-do.
+    states = {activity.target.state for activity in planned}
+    assert "open" in states and states <= {"open", "working"}
     assert not planned.filter(due_at__lt=timezone.now() - timedelta(days=4)).exists()  # due lately or soon
     assert Activity.objects.filter(due_at__isnull=True, subject="Intro call").exists()  # logged, not planned

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from crm.models import Activity, ActivityKind
-from opportunities.services import activity_schedule
+from leads.services import activity_log
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +22,10 @@ def admin_list(user) -> set[str]:
 def activities(seller, other_team_seller):
     deal = factories.opportunity(owner=seller)
     other_deal = factories.opportunity(owner=other_team_seller)
-    activity_schedule(target=deal, actor=seller, kind=ActivityKind.CALL, subject="Call about our deal")
-    activity_schedule(target=other_deal, actor=other_team_seller, kind=ActivityKind.NOTE, subject="Their note")
+    activity_log(target=deal, actor=seller, kind=ActivityKind.CALL, subject="Call about our deal")
+    activity_log(target=other_deal, actor=other_team_seller, kind=ActivityKind.NOTE, subject="Their note")
     # Logged by the other team's seller on our deal (before it changed hands): still theirs to see.
-    activity_schedule(target=deal, actor=other_team_seller, kind=ActivityKind.NOTE, subject="Handover note")
+    activity_log(target=deal, actor=other_team_seller, kind=ActivityKind.NOTE, subject="Handover note")
     return deal
 
 
@@ -45,7 +45,7 @@ def test_staff_and_superusers_see_every_activity(activities, flags):
 
 def test_the_scoped_list_is_one_query_however_many_activities(activities, seller, django_assert_max_num_queries):
     for number in range(20):
-        activity_schedule(target=activities, actor=seller, kind=ActivityKind.TASK, subject=f"Task {number}")
+        activity_log(target=activities, actor=seller, kind=ActivityKind.TASK, subject=f"Task {number}")
     admin_list(seller)  # the user's roles and teams are read once and cached on the user
     with django_assert_max_num_queries(1):
         assert len(admin_list(seller)) == 22

@@ -366,6 +366,39 @@ def test_log_a_call_shows_in_the_timeline(seller_client, seller):
     assert "Intro call" in content
 
 
+def test_a_follow_up_planned_on_a_lead_is_a_to_do_until_ticked_off(seller_client, seller):
+    lead = factories.lead(owner=seller, first_name="Lars", last_name="Callback")
+    empty = seller_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    seller_client.post(reverse("leads:log_activity", args=[lead.pk]),
+                       {"kind": "call", "subject": "Call back about pricing", "due_at": "2030-05-04T09:30"})
+    page = seller_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    todo = seller_client.get(reverse("opportunities:activities")).content.decode()
+    home = seller_client.get(reverse("crm:home")).content.decode()
+
+    assert "Nothing planned. What is the next step?" in empty
+    planned = page[page.index('data-testid="planned"'):page.index("</ul>", page.index('data-testid="planned"'))]
+    assert "Call back about pricing" in planned and "05/04/2030 9:30 AM" in planned
+    for listing in (todo, home):
+        assert "Call back about pricing" in listing and f'href="{lead.get_absolute_url()}"' in listing
+
+    activity = Activity.objects.get()
+    seller_client.post(reverse("opportunities:activity_done", args=[activity.pk]), {"done": "on"})
+    page = seller_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Nothing planned. What is the next step?" in page
+
+
+def test_a_note_logged_on_a_lead_is_history_not_a_to_do(seller_client, seller):
+    lead = factories.lead(owner=seller)
+
+    seller_client.post(reverse("leads:log_activity", args=[lead.pk]), {"kind": "note", "subject": "Met at the fair"})
+    page = seller_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    planned = page[page.index('data-testid="planned"'):page.index('data-testid="history"')]
+    assert "Met at the fair" not in planned and "Nothing planned" in planned
+    assert "Met at the fair" in page[page.index('data-testid="history"'):]
+
+
 def test_activity_without_subject_is_refused(seller_client, seller):
     lead = factories.lead(owner=seller)
 

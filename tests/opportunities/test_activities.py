@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Activity
-from opportunities.services import activity_schedule
+from leads.services import activity_log
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +29,10 @@ def test_an_activity_with_a_due_date_is_planned_from_the_record_page(seller_clie
 def test_my_next_activities_lists_mine_due_first_with_overdue_highlighted(seller_client, seller, teammate):
     opp = factories.opportunity(owner=seller, company="Due Co")
     now = timezone.now()
-    activity_schedule(target=opp, actor=seller, kind="call", subject="Tomorrow call", due_at=now + timedelta(days=1))
-    activity_schedule(target=opp, actor=seller, kind="task", subject="Overdue task", due_at=now - timedelta(days=2))
-    activity_schedule(target=opp, actor=seller, kind="note", subject="Undated note")
-    activity_schedule(target=opp, actor=teammate, kind="call", subject="Teammate call", due_at=now)
+    activity_log(target=opp, actor=seller, kind="call", subject="Tomorrow call", due_at=now + timedelta(days=1))
+    activity_log(target=opp, actor=seller, kind="task", subject="Overdue task", due_at=now - timedelta(days=2))
+    activity_log(target=opp, actor=seller, kind="note", subject="Undated note")
+    activity_log(target=opp, actor=teammate, kind="call", subject="Teammate call", due_at=now)
 
     content = seller_client.get(reverse("opportunities:activities")).content.decode()
 
@@ -46,7 +46,7 @@ def test_my_next_activities_lists_mine_due_first_with_overdue_highlighted(seller
 
 def test_done_and_undo_toggle(seller_client, seller):
     opp = factories.opportunity(owner=seller)
-    activity = activity_schedule(target=opp, actor=seller, kind="call", subject="Ring", due_at=timezone.now())
+    activity = activity_log(target=opp, actor=seller, kind="call", subject="Ring", due_at=timezone.now())
     url = reverse("opportunities:activity_done", args=[activity.pk])
 
     response = seller_client.post(url, {"done": "on"}, **HTMX)
@@ -60,7 +60,7 @@ def test_done_and_undo_toggle(seller_client, seller):
 
 
 def test_someone_elses_activity_cannot_be_ticked(client, seller, teammate):
-    activity = activity_schedule(target=factories.opportunity(owner=seller), actor=seller, kind="call",
+    activity = activity_log(target=factories.opportunity(owner=seller), actor=seller, kind="call",
                                  subject="Mine")
     client.force_login(teammate)
 
@@ -73,7 +73,7 @@ def test_activities_page_query_count_is_bounded(seller_client, seller, django_as
     opp = factories.opportunity(owner=seller)
     lead = factories.lead(owner=seller)
     for i in range(30):
-        activity_schedule(target=opp if i % 2 else lead, actor=seller, kind="call", subject=f"Call {i}",
+        activity_log(target=opp if i % 2 else lead, actor=seller, kind="call", subject=f"Call {i}",
                           due_at=timezone.now() + timedelta(hours=i))
 
     with django_assert_max_num_queries(12):

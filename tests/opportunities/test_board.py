@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.services import activity_log
 from opportunities.models import Opportunity
 from opportunities.selectors import BOARD_PAGE_SIZE, pipeline_stages
-from opportunities.services import activity_schedule, opportunity_update
+from opportunities.services import opportunity_update
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -86,9 +87,9 @@ def test_board_and_its_requests_cost_a_bounded_number_of_queries(
 def test_cards_show_days_in_stage_and_the_next_open_activity(seller_client, seller):
     opp = factories.opportunity(owner=seller, company="Activity Co")
     later = timezone.now() + timedelta(days=3)
-    activity_schedule(target=opp, actor=seller, kind="call", subject="Later call", due_at=later + timedelta(days=1))
-    activity_schedule(target=opp, actor=seller, kind="meeting", subject="Workshop", due_at=later)
-    done = activity_schedule(target=opp, actor=seller, kind="call", subject="Old call",
+    activity_log(target=opp, actor=seller, kind="call", subject="Later call", due_at=later + timedelta(days=1))
+    activity_log(target=opp, actor=seller, kind="meeting", subject="Workshop", due_at=later)
+    done = activity_log(target=opp, actor=seller, kind="call", subject="Old call",
                              due_at=timezone.now() - timedelta(days=1))
     done.done = True
     done.save()

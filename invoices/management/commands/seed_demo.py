@@ -44,7 +44,6 @@ from leads.models import DisqualifyReason, Lead, LeadSource
 from opportunities.models import Opportunity, Stage
 from opportunities.selectors import pipeline_stages
 from opportunities.services import (
-    activity_schedule,
     opportunity_create,
     opportunity_create_from_lead,
     opportunity_lose,
@@ -61,6 +60,10 @@ DEMO_PASSWORD = "salesflow-demo"
 NEXT_STEPS = [
     ("call", "Follow-up call"), ("meeting", "Demo for the buying team"), ("email", "Send the revised offer"),
     ("task", "Check budget approval"), ("call", "Clarify the delivery date"),
+]
+LEAD_NEXT_STEPS = [
+    ("call", "Call back about their requirements"), ("email", "Send the product overview"),
+    ("meeting", "Discovery meeting"),
 ]
 
 # username, first name, last name, role, team it belongs to, manages that team
@@ -426,6 +429,8 @@ class Command(BaseCommand):
         if outcome == "working":
             if len(script.steps) == 1:
                 script.then((0, 2), lambda ns: lead_services.lead_start_work(lead=ns.lead, actor=owner))
+            if self.rng.random() < 0.5:
+                script.then((0, 1), lambda ns: self.plan_next_step(ns.lead, owner, LEAD_NEXT_STEPS))
             self.schedule(script, ended_days_ago=(1, 60))
             return
         script.then((1, 20), lambda ns: lead_services.lead_disqualify(lead=ns.lead, actor=owner, reason=reason))
@@ -496,7 +501,7 @@ class Command(BaseCommand):
             self.schedule(script, ended_days_ago=(1, 120))
             return
         if outcome.startswith("open"):
-            script.then((0, 1), lambda ns: self.plan_next_step(ns, owner))
+            script.then((0, 1), lambda ns: self.plan_next_step(ns.opp, owner, NEXT_STEPS))
             self.schedule(script, ended_days_ago=(1, 14))
             return
 
@@ -544,16 +549,15 @@ class Command(BaseCommand):
     # --- steps -----------------------------------------------------------------------------------
 
     def activity(self, target: Any, actor: User, kind: str, subject: str, body: str) -> None:
-        log = getattr(lead_services, "activity_log", None)
-        if log is not None:
-            log(target=target, actor=actor, kind=kind, subject=subject, body=body)
+        lead_services.activity_log(target=target, actor=actor, kind=kind, subject=subject, body=body)
 
-    def plan_next_step(self, ns: SimpleNamespace, owner: User) -> None:
-        """A live deal's next step, due in the coming days; a few are already overdue, as in any real pipeline."""
-        kind, subject = self.rng.choice(NEXT_STEPS)
+    def plan_next_step(self, target: Lead | Opportunity, owner: User, steps: list[tuple[str, str]]) -> None:
+        """A live deal's or lead's next step, due in the coming days; a few are already overdue, as in any real
+        pipeline."""
+        kind, subject = self.rng.choice(steps)
         day = timezone.localtime(self.now) + timedelta(days=self.rng.randint(-3, 12))
         due = day.replace(hour=self.rng.choice([9, 10, 11, 14, 15, 16]), minute=0, second=0, microsecond=0)
-        activity_schedule(target=ns.opp, actor=owner, kind=kind, subject=subject, due_at=due)
+        lead_services.activity_log(target=target, actor=owner, kind=kind, subject=subject, due_at=due)
 
     def qualify(self, ns: SimpleNamespace, owner: User) -> None:
         ns.opp = opportunity_create_from_lead(
