@@ -45,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "opportunities.opportunity": [*SELLER_PIPELINE["opportunities.opportunity"], "reopen_opportunity"],
         "opportunities.stage": ["view", "add", "change", "delete"],
         "opportunities.stagechange": ["view"],
+        "opportunities.salestarget": ["view", "add", "change", "delete"],
         "crm.account": ["view", "add", "change"],
         "crm.contact": ["view", "add", "change"],
         "crm.activity": ["view", "add", "change", "delete"],

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import FieldHistoryAdmin, ScopedAdminMixin
@@ -27,6 +28,7 @@ from opportunities.models import (
     PipelineSettings,
     PipelineSnapshot,
     RequiredField,
+    SalesTarget,
     Stage,
     StageChange,
     StageChecklistItem,
@@ -202,6 +204,22 @@ class LostReasonAdmin(admin.ModelAdmin):
     list_filter = ("team", "active")
     list_select_related = ("team",)
     search_fields = ("name", "code")
+
+
+@admin.register(SalesTarget)
+class SalesTargetAdmin(admin.ModelAdmin):
+    """Monthly targets per team, and per seller of it; the forecast page sums them over the chosen period."""
+
+    list_display = ("month", "team", "seller", "amount")
+    list_filter = ("team", "month")
+    list_select_related = ("team", "seller")
+    date_hierarchy = "month"
+    ordering = ("-month", "team__name", "seller__last_name")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("month", timezone.localdate().replace(day=1))
+        return initial
 
 
 @admin.register(PipelineSettings)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
@@ -399,3 +400,48 @@ class PipelineSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.week} · {self.opportunity_id}"
+
+
+class SalesTarget(models.Model):
+    """What a team, or one seller of it, is expected to win in a month; set by the team's manager in admin. The
+    forecast compares deals won and the weighted pipeline with it."""
+
+    team = models.ForeignKey("crm.Team", verbose_name=_("team"), on_delete=models.CASCADE,
+                             related_name="sales_targets")
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("seller"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="+", help_text=_("Empty: the target of the whole team."),
+    )
+    month = models.DateField(_("month"), help_text=_("Any day of the month; stored as its first day."))
+    amount = MoneyField(_("amount"), **MONEY_DIGITS, default_currency=settings.DEFAULT_CURRENCY)
+
+    class Meta:
+        ordering = ["-month", "team", "seller"]
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        constraints = [
+            # One team target and one per seller a month; NULL is not equal to NULL, so the team's gets its own.
+            models.UniqueConstraint(fields=["team", "month"], condition=models.Q(seller__isnull=True),
+                                    name="sales_target_team_once"),
+            models.UniqueConstraint(fields=["team", "seller", "month"], condition=models.Q(seller__isnull=False),
+                                    name="sales_target_seller_once"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="sales_target_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.seller or self.team
+        return f"{who} · {self.month:%Y-%m} · {self.amount}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.month:
+            self.month = self.month.replace(day=1)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.month:
+            self.month = self.month.replace(day=1)
+        if self.seller_id and self.team_id and not self.team.members.filter(pk=self.seller_id).exists() \
+                and self.team.manager_id != self.seller_id:
+            raise ValidationError({"seller": gettext("%(seller)s is not in %(team)s.")
+                                   % {"seller": self.seller, "team": self.team}})
+

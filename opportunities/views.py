@@ -25,7 +25,9 @@ from crm.models import Activity, User
 from crm.views import attempt, get_visible, paginate
 from crm.workflow import DomainError
 from leads.forms import ActivityForm
+from leads.selectors import user_teams
 from leads.services import activity_log, default_team_for
+from opportunities import forecast as forecasting
 from opportunities import reports, selectors, services
 from opportunities.forms import (
     ActivityDoneForm,
@@ -401,6 +403,25 @@ def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("opportunities:activities")
     return redirect(target)
+
+
+# --- forecast ------------------------------------------------------------------------------------------------
+
+@login_required
+def sales_forecast(request: HttpRequest) -> HttpResponse:
+    teams = list(user_teams(request.user))
+    chosen = request.GET.get("team")
+    team = next((t for t in teams if str(t.pk) == chosen), None) if chosen else (teams[0] if teams else None)
+    if chosen and team is None:
+        raise Http404(_("No such team."))
+    today = timezone.localdate()
+    period = forecasting.parse_period(request.GET.get("period"), today)
+    periods = forecasting.period_choices(today)
+    if period.key not in {p.key for p in periods}:  # a period reached by URL is offered too
+        periods.insert(0, period)
+    result = forecasting.sales_forecast(user=request.user, team=team, period=period, today=today)
+    return render(request, "opportunities/forecast.html",
+                  {"forecast": result, "teams": teams, "periods": periods})
 
 
 # --- pipeline report -------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import heapq
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +41,7 @@ from invoices.models import Invoice, PaymentMethod
 from invoices.services import invoice_create_from_order, invoice_issue, invoices_sweep_overdue, payment_record
 from leads import services as lead_services
 from leads.models import DisqualifyReason, Lead, LeadSource
-from opportunities.models import Opportunity, Stage
+from opportunities.models import Opportunity, SalesTarget, Stage
 from opportunities.selectors import pipeline_stages
 from opportunities.services import (
     opportunity_create,
@@ -61,6 +61,7 @@ NEXT_STEPS = [
     ("call", "Follow-up call"), ("meeting", "Demo for the buying team"), ("email", "Send the revised offer"),
     ("task", "Check budget approval"), ("call", "Clarify the delivery date"),
 ]
+TEAM_MONTHLY_TARGET = Decimal(100_000)  # EUR; a team wins ~€250,000 a quarter in the demo
 LEAD_NEXT_STEPS = [
     ("call", "Call back about their requirements"), ("email", "Send the product overview"),
     ("meeting", "Discovery meeting"),
@@ -316,6 +317,7 @@ class Command(BaseCommand):
             self.users[username] = user
         self.sellers = [u for name, u in self.users.items() if name.startswith("seller")]
         self.accountant = self.users["accountant"]
+        self.create_targets(teams.values())
         if not Stage.objects.filter(team=teams["Team South"]).exists():
             Stage.objects.bulk_create(
                 Stage(team=teams["Team South"], name=name, order=i, probability=p, guidance=guidance,
@@ -545,6 +547,26 @@ class Command(BaseCommand):
                 script.then((5, 12), lambda ns: self.pay(ns, accountant, share=Decimal(50)))
             script.then((5, 30), lambda ns: self.pay(ns, accountant))
             self.schedule(script, ended_days_ago=(1, 330))
+
+    def create_targets(self, teams: Iterable[Team]) -> None:
+        """Monthly targets from three months back to three ahead, for each team and each of its sellers, so that
+        the forecast page has something to measure against."""
+        month = timezone.localdate(self.now).replace(day=1)
+        months = []
+        for _step in range(3):
+            month = (month - timedelta(days=1)).replace(day=1)
+        for _step in range(7):
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        for team in teams:
+            sellers = [u for u in self.sellers if team.members.filter(pk=u.pk).exists()]
+            share = Decimal(round(TEAM_MONTHLY_TARGET / max(len(sellers), 1) / 1000) * 1000)
+            SalesTarget.objects.bulk_create(
+                [SalesTarget(team=team, month=m, amount=Money(TEAM_MONTHLY_TARGET, "EUR")) for m in months]
+                + [SalesTarget(team=team, seller=seller, month=m,
+                               amount=Money(share, "EUR"))
+                   for seller in sellers for m in months]
+            )
 
     # --- steps -----------------------------------------------------------------------------------
 
