@@ -136,6 +136,16 @@ def test_a_period_without_a_target_says_so_and_offers_to_set_one(client, manager
     assert "No deal was won in this period and none is expected to close in it." in page
 
 
+def test_a_forecast_above_the_target_shows_the_target_covered(seller_client, seller, team):
+    SalesTarget.objects.create(team=team, month=date(2030, 1, 1), amount=eur("1000"))
+    deal(seller, "4000.00", close=date(2030, 1, 20), probability=50)
+
+    page = seller_client.get(reverse("opportunities:forecast"), {"period": "2030-01"}).content.decode()
+
+    total = page[page.index('data-testid="forecast-total"'):page.index('data-testid="forecast-sellers"')]
+    assert "Covered" in total and "200.0 % of target" in total
+
+
 def test_another_teams_forecast_is_404(seller_client, other_team_seller):
     other = other_team_seller.teams.get()
 
