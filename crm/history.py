@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import CharField, F, TextField, Value
+from django.db.models import Case, CharField, F, TextField, Value, When
 from django.http import HttpRequest
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from crm.tracking import field_label, localized
 from crm.workflow import SalesRecord, transition_label
 
 TIMELINE_LIMIT = 50
+PLANNED = "planned"  # an activity row's marker: it was written down with a due date
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,13 @@ class Source:
 
 def event_rows(queryset: models.QuerySet, *, kind: str, at: str, by: str | None,
                a: str | None = None, b: str | None = None, c: str | None = None,
-               d: str | None = None) -> models.QuerySet:
-    """`queryset` as timeline rows: the same columns for every source, so that they UNION."""
+               d: str | models.Expression | None = None) -> models.QuerySet:
+    """`queryset` as timeline rows: the same columns for every source, so that they UNION. A column is a field
+    name or a text expression."""
 
-    def text(field: str | None) -> Any:
+    def text(field: str | models.Expression | None) -> Any:
+        if isinstance(field, models.Expression):
+            return field
         return F(field) if field else Value(None, output_field=TextField())
 
     def user(part: str) -> Any:
@@ -97,7 +101,9 @@ def timeline(record: SalesRecord, extra: Iterable[Event] = (), *, sources: Itera
         event_rows(StateLog.objects.filter(**own), kind="transition", at="timestamp", by="by",
                    a="transition", b="source_state", c="state", d="description"),
         event_rows(Activity.objects.filter(**own), kind="activity", at="created_at", by="owner",
-                   a="kind", b="subject", c="body"),
+                   a="kind", b="subject", c="body",
+                   d=Case(When(due_at__isnull=False, then=Value(PLANNED)), default=Value(None),
+                          output_field=TextField())),
         event_rows(FieldChange.objects.filter(**own), kind="field", at="changed_at", by="changed_by",
                    a="field", b="old_value", c="new_value"),
     ]
@@ -143,8 +149,11 @@ _ACTIVITY_KINDS = dict(Activity._meta.get_field("kind").choices)
 
 
 def _activity_event(row: Row) -> Event:
-    return Event(at=row.at, by=row.by, icon="chat-left-text",
-                 title=f"{_ACTIVITY_KINDS.get(row.a, row.a)}: {row.b}", detail=row.c or "")
+    kind = _ACTIVITY_KINDS.get(row.a, row.a)
+    if row.d == PLANNED:  # written down as a to-do, not as something that happened then
+        return Event(at=row.at, by=row.by, icon="alarm", title=_("%(kind)s planned: %(subject)s")
+                     % {"kind": kind, "subject": row.b}, detail=row.c or "")
+    return Event(at=row.at, by=row.by, icon="chat-left-text", title=f"{kind}: {row.b}", detail=row.c or "")
 
 
 def _field_event(record: models.Model, row: Row) -> Event:

@@ -377,6 +377,7 @@ def test_a_follow_up_planned_on_a_lead_is_a_to_do_until_ticked_off(seller_client
     home = seller_client.get(reverse("crm:home")).content.decode()
 
     assert "Nothing planned. What is the next step?" in empty
+    assert "Call planned: Call back about pricing" in page[page.index('data-testid="history"'):]
     planned = page[page.index('data-testid="planned"'):page.index("</ul>", page.index('data-testid="planned"'))]
     assert "Call back about pricing" in planned and "05/04/2030 9:30 AM" in planned
     for listing in (todo, home):
@@ -396,7 +397,8 @@ def test_a_note_logged_on_a_lead_is_history_not_a_to_do(seller_client, seller):
 
     planned = page[page.index('data-testid="planned"'):page.index('data-testid="history"')]
     assert "Met at the fair" not in planned and "Nothing planned" in planned
-    assert "Met at the fair" in page[page.index('data-testid="history"'):]
+    history = page[page.index('data-testid="history"'):]
+    assert "Note: Met at the fair" in history and "planned" not in history
 
 
 def test_activity_without_subject_is_refused(seller_client, seller):
