@@ -78,6 +78,18 @@ def codenames(model: str, actions: list[str]) -> list[str]:
     return [action if "_" in action else f"{action}_{model}" for action in actions]
 
 
+def grant_roles_in_migration(apps) -> None:
+    """For a migration that adds models or permissions the roles hold: create the permissions now (Django
+    creates them only after all migrations ran), then give each role its grants."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    sync_role_permissions(apps)
+
+
 def sync_role_permissions(apps=global_apps) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -1,6 +1,5 @@
 """Grant the per-transition permissions (Meta.permissions of leads … invoices) to the role groups."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 # Added by the apps' `transition_permissions` migrations; backwards takes them away from the roles again.
@@ -14,14 +13,9 @@ TRANSITION_CODENAMES = [
 
 
 def forwards(apps, schema_editor):
-    from crm.roles import sync_role_permissions
+    from crm.roles import grant_roles_in_migration
 
-    # Permissions are normally created after all migrations ran; the roles need the new ones now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    sync_role_permissions(apps)
+    grant_roles_in_migration(apps)
 
 
 def backwards(apps, schema_editor):

@@ -3,20 +3,14 @@
 import django.db.models.deletion
 import djmoney.models.fields
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 
 def grant_to_roles(apps, schema_editor):
     """Managers set their teams' targets in admin: give the sales_manager group the new model's permissions."""
-    from crm.roles import sync_role_permissions
+    from crm.roles import grant_roles_in_migration
 
-    # Permissions are normally created after all migrations ran; the roles need the new ones now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    sync_role_permissions(apps)
+    grant_roles_in_migration(apps)
 
 
 class Migration(migrations.Migration):
