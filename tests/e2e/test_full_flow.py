@@ -21,7 +21,7 @@ from playwright.sync_api import APIResponse, Page, expect
 from crm.celery import app as celery_app
 from invoices.models import Invoice, InvoiceState, Payment
 from leads.models import Lead, LeadState
-from opportunities.models import Opportunity
+from opportunities.models import Opportunity, SalesTarget
 from orders.models import Order
 from quotes.models import Quote, QuoteState
 from tests import factories
@@ -372,6 +372,19 @@ def test_a_manager_views_the_pipeline_report(page: Page, shot, seller, manager) 
     expect(first_stage).to_contain_text("10,000.00")  # both open deals are in the first stage
     expect(page.get_by_test_id("stage-chart")).to_be_visible()
     shot("pipeline-report")
+
+    # The forecast of this quarter: the two deals, due to close this month at the first stage's probability,
+    # against the team's target.
+    today = timezone.localdate()
+    Opportunity.objects.filter(owner=seller).update(expected_close_date=today)
+    SalesTarget.objects.create(team=manager.managed_teams.get(), month=today, amount=Money("40000", "EUR"))
+    page.get_by_role("link", name="Forecast").click()
+    expect(page.locator("h1")).to_contain_text("Forecast")
+    total = page.get_by_test_id("forecast-total")
+    expect(total).to_contain_text("€40,000.00")
+    expect(total).to_contain_text("2 open deals")
+    expect(page.get_by_test_id("forecast-row")).to_contain_text(str(seller))
+    shot("forecast")
 
 
 def test_a_refused_payment_shows_why_and_books_nothing(page: Page, shot, seller, accountant) -> None:

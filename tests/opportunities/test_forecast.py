@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.test import Client
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -126,13 +127,20 @@ def test_the_page_query_count_does_not_grow_with_deals(seller_client, seller, te
         assert seller_client.get(reverse("opportunities:forecast"), {"period": "2030-Q1"}).status_code == 200
 
 
-def test_a_period_without_a_target_says_so_and_offers_to_set_one(client, manager, team):
-    client.force_login(manager)
+def test_a_period_without_a_target_says_so_and_offers_to_set_one(seller, manager, team):
+    manager.is_staff = True  # managers set targets in the admin
+    manager.save(update_fields=["is_staff"])
+    managers, sellers = Client(), Client()
+    managers.force_login(manager)
+    sellers.force_login(seller)
+    query = {"team": team.pk, "period": "2031-Q2"}
 
-    page = client.get(reverse("opportunities:forecast"), {"team": team.pk, "period": "2031-Q2"}).content.decode()
+    page = managers.get(reverse("opportunities:forecast"), query).content.decode()
+    sellers_page = sellers.get(reverse("opportunities:forecast"), query).content.decode()
 
-    assert "No target is set for Q2 2031." in page
+    assert "No target is set for Q2 2031." in page and "No target is set for Q2 2031." in sellers_page
     assert reverse("admin:opportunities_salestarget_add") in page
+    assert "salestarget" not in sellers_page  # a seller cannot set targets: no link to a page they cannot use
     assert "No deal was won in this period and none is expected to close in it." in page
 
 
