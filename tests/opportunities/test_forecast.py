@@ -128,19 +128,21 @@ def test_the_page_query_count_does_not_grow_with_deals(seller_client, seller, te
 
 
 def test_a_period_without_a_target_says_so_and_offers_to_set_one(seller, manager, team):
-    manager.is_staff = True  # managers set targets in the admin
-    manager.save(update_fields=["is_staff"])
     managers, sellers = Client(), Client()
     managers.force_login(manager)
     sellers.force_login(seller)
     query = {"team": team.pk, "period": "2031-Q2"}
 
-    page = managers.get(reverse("opportunities:forecast"), query).content.decode()
     sellers_page = sellers.get(reverse("opportunities:forecast"), query).content.decode()
+    without_admin = managers.get(reverse("opportunities:forecast"), query).content.decode()
+    manager.is_staff = True  # managers set targets in the admin
+    manager.save(update_fields=["is_staff"])
+    page = managers.get(reverse("opportunities:forecast"), query).content.decode()
 
     assert "No target is set for Q2 2031." in page and "No target is set for Q2 2031." in sellers_page
     assert reverse("admin:opportunities_salestarget_add") in page
-    assert "salestarget" not in sellers_page  # a seller cannot set targets: no link to a page they cannot use
+    # No link to a page they cannot use: a seller may not set targets, a manager without admin access cannot.
+    assert "salestarget" not in sellers_page and "salestarget" not in without_admin
     assert "No deal was won in this period and none is expected to close in it." in page
 
 
