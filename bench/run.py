@@ -50,6 +50,7 @@ PAGES: list[tuple[str, str]] = [
     ("opportunity detail (long timeline)", "/opportunities/{long_opp}/"),
     ("quote editor (100 lines)", "/quotes/{editor_quote}/"),
     ("pipeline report", "/opportunities/report/"),
+    ("forecast (this quarter)", "/opportunities/forecast/"),
     ("overdue invoices", "/invoices/?state=overdue"),
     ("dashboard", "/"),
 ]
