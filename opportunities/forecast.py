@@ -143,11 +143,15 @@ def _bounds(period: Period) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(period.end + timedelta(days=1), time.min))
 
 
-def sales_forecast(*, user: User, team: Team | None, period: Period, today: date | None = None) -> Forecast:
+def sales_forecast(*, user: User, team: Team | None, period: Period, today: date | None = None,
+                   owner: User | None = None) -> Forecast:
+    """The team's forecast as `user` may see it; `owner`: only that seller's deals."""
     today = today or timezone.localdate()
     deals = Opportunity.objects.visible_to(user)
     if team is not None:
         deals = deals.filter(team=team)
+    if owner is not None:
+        deals = deals.filter(owner=owner)
     start, end = _bounds(period)
     rows: dict[int, ForecastRow] = {}
     total = ForecastRow(_("Team total"))
@@ -188,6 +192,19 @@ def sales_forecast(*, user: User, team: Team | None, period: Period, today: date
         entry.label = names.get(owner_id, str(owner_id))
     sellers = sorted(rows.values(), key=lambda r: r.label.casefold())
     return Forecast(team=team, period=period, today=today, sellers=sellers, total=total)
+
+
+def personal_forecast(*, user: User, period: Period, today: date | None = None) -> ForecastRow:
+    """`user`'s own figures for the period, in all their teams, against the sum of their own targets: the home
+    page's "My quarter"."""
+    row = sales_forecast(user=user, team=None, period=period, today=today, owner=user).total
+    row.label = str(user)
+    currency = settings.DEFAULT_CURRENCY
+    target = SalesTarget.objects.filter(
+        seller=user, month__gte=period.start.replace(day=1), month__lte=period.end, amount_currency=currency,
+    ).aggregate(total=Sum("amount"))["total"]
+    row.target = Money(quantize(target, currency), currency) if target is not None else None
+    return row
 
 
 def _apply_targets(team: Team, period: Period, rows: dict[int, ForecastRow], total: ForecastRow) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("board/stages/<int:stage_id>/", views.opportunity_board_column, name="board_column"),
     path("report/", views.pipeline_report, name="report"),
     path("forecast/", views.sales_forecast, name="forecast"),
+    path("forecast/mine/", views.my_quarter, name="my_quarter"),
     path("activities/", views.my_activities, name="activities"),
     path("activities/<int:pk>/done/", views.activity_done, name="activity_done"),
     path("stage-documents/<int:pk>/", views.stage_document, name="stage_document"),

@@ -424,6 +424,17 @@ def sales_forecast(request: HttpRequest) -> HttpResponse:
                   {"forecast": result, "teams": teams, "periods": periods})
 
 
+@login_required
+def my_quarter(request: HttpRequest) -> HttpResponse:
+    """The home page's card, loaded after the first paint: the seller's quarter against their target."""
+    if not request.user.has_perm("opportunities.view_opportunity"):
+        return HttpResponse(status=204)  # nothing to show (an accountant)
+    today = timezone.localdate()
+    period = forecasting.parse_period(None, today)
+    row = forecasting.personal_forecast(user=request.user, period=period, today=today)
+    return render(request, "opportunities/_my_quarter.html", {"row": row, "period": period})
+
+
 # --- pipeline report -------------------------------------------------------------------------------------------
 
 @login_required

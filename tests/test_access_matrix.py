@@ -229,6 +229,7 @@ CASES: dict[str, Case] = {
                                        leak=("pipeline", lambda w: w.opportunity.name)),
     "opportunities:report": Case("GET", "everyone"),
     "opportunities:forecast": Case("GET", "everyone"),
+    "opportunities:my_quarter": Case("GET", "everyone"),
     "opportunities:activities": listing("own", lambda w: w.activity.subject),
     "opportunities:activity_done": Case("POST", "own", pk("activity"), data=lambda w: {"done": "on"}),
     # a document of team A's own pipeline: for those who work in it

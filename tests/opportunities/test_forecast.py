@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from djmoney.money import Money
 
 from opportunities.forecast import parse_period, period_choices, sales_forecast
@@ -160,3 +161,29 @@ def test_another_teams_forecast_is_404(seller_client, other_team_seller):
     other = other_team_seller.teams.get()
 
     assert seller_client.get(reverse("opportunities:forecast"), {"team": other.pk}).status_code == 404
+
+
+def test_the_home_page_loads_my_quarter_against_my_target(seller_client, seller, team, teammate,
+                                                          django_assert_max_num_queries):
+    today = timezone.localdate()
+    quarter = parse_period(None, today)
+    SalesTarget.objects.create(team=team, seller=seller, month=quarter.start, amount=eur("30000"))
+    deal(seller, "10000.00", won_on=today)
+    deal(seller, "20000.00", close=quarter.end, probability=50)
+    deal(teammate, "90000.00", won_on=today)  # a teammate's win is not mine
+
+    home = seller_client.get(reverse("crm:home")).content.decode()
+    with django_assert_max_num_queries(8):
+        card = seller_client.get(reverse("opportunities:my_quarter"), HTTP_HX_REQUEST="true").content.decode()
+
+    assert f'hx-get="{reverse("opportunities:my_quarter")}"' in home  # after the first paint
+    assert f"My quarter · {quarter.label}" in card
+    assert "€30,000.00" in card and "€10,000.00" in card and "€20,000.00" in card  # target, won, forecast
+    assert "Won 33.3 %, forecast 66.7 % of target" in card
+
+
+def test_my_quarter_is_not_offered_to_an_accountant(accountant_client):
+    home = accountant_client.get(reverse("crm:home")).content.decode()
+
+    assert "my-quarter" not in home
+    assert accountant_client.get(reverse("opportunities:my_quarter")).status_code == 204
