@@ -127,21 +127,54 @@ def lead_assign(*, lead: Lead, actor: User, owner: User) -> Lead:
     lead = lock(lead)
     if lead.state == "qualified":
         raise DomainError(_("A qualified lead is closed; reassign its opportunity instead."))
+    _check_new_owner(owner)
+    if owner.pk != lead.owner_id:
+        _hand_over(lead, actor=actor, owner=owner, team=default_team_for(owner))
+        notify_owner_on_commit(owner=owner, leads=[lead])
+    return lead
+
+
+@transaction.atomic
+def leads_assign(*, lead_ids: Iterable[int], actor: User, owner: User) -> int:
+    """Hand the chosen leads to one seller at once (the list's bulk action): all of them or, if one cannot go
+    (a qualified lead), none. The new owner gets one e-mail for the lot. Returns how many changed hands."""
+    require(actor, "leads.assign_lead")
+    _check_new_owner(owner)
+    # Locked in id order: two bulk actions over overlapping leads wait for each other instead of deadlocking.
+    leads = list(Lead.objects.select_for_update(of=("self",)).filter(pk__in=set(lead_ids)).select_related("owner")
+                 .order_by("pk"))
+    closed = [lead for lead in leads if lead.state == "qualified"]
+    if closed:
+        raise DomainError(ngettext(
+            "%(lead)s is qualified and closed; leave it out (its opportunity is reassigned on the deal).",
+            "%(count)d of the chosen leads are qualified and closed, %(lead)s among them; leave them out (their "
+            "opportunities are reassigned on the deal).", len(closed),
+        ) % {"lead": closed[0], "count": len(closed)})
+    moving = [lead for lead in leads if lead.owner_id != owner.pk]
+    team = default_team_for(owner)
+    for lead in moving:
+        _hand_over(lead, actor=actor, owner=owner, team=team)
+    notify_owner_on_commit(owner=owner, leads=moving)
+    return len(moving)
+
+
+def _check_new_owner(owner: User) -> None:
     if not owner.is_active:
         raise DomainError(_("%(user)s is no longer active.") % {"user": owner})
-    if owner.pk == lead.owner_id:
-        return lead
+
+
+def _hand_over(lead: Lead, *, actor: User, owner: User, team: Team | None) -> None:
+    """The new owner and team (else the lead keeps its team), in the field history, and a note on the lead
+    saying who handed it over."""
     previous = lead.owner
     lead.owner = owner
-    lead.team = default_team_for(owner) or lead.team
+    lead.team = team or lead.team
     with acting_as(actor):
         lead.save(update_fields=["owner", "team", "updated_at"])
     Activity.objects.create(
         target=lead, owner=actor, kind=ActivityKind.NOTE,
         subject=_("Reassigned from %(old)s to %(new)s") % {"old": previous, "new": owner},
     )
-    notify_owner_on_commit(owner=owner, leads=[lead])
-    return lead
 
 
 def lead_score_recompute(*, lead: Lead) -> int:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/disqualify/", views.lead_disqualify, name="disqualify"),
     path("<int:pk>/recycle/", views.lead_recycle, name="recycle"),
     path("<int:pk>/reassign/", views.lead_reassign, name="reassign"),
+    path("assign/", views.lead_bulk_assign, name="bulk_assign"),
     path("<int:pk>/activities/", views.lead_log_activity, name="log_activity"),
     path("web-to-lead/<str:token>/", views.web_to_lead, name="web_to_lead"),
     path("import/", views.import_upload, name="import"),

@@ -6,11 +6,20 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -50,7 +59,10 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         request, "leads/list.html",
         {"filter_form": filter_form, "page_obj": page_obj, "leads": page_obj.object_list,
          "sort": filters.get("sort", "-created"), "filtered": any(v for k, v in filters.items() if k != "sort"),
-         "export_query": export_query.urlencode()},
+         "export_query": export_query.urlencode(),
+         # The bulk "assign to" bar: only for those who may, and only when there is something to assign.
+         "assign_form": ReassignForm(user=request.user)
+         if page_obj.object_list and request.user.has_perm("leads.assign_lead") else None},
     )
 
 
@@ -181,6 +193,35 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Choose someone from your teams."))
     return redirect(lead)
+
+
+@login_required
+@require_POST
+def lead_bulk_assign(request: HttpRequest) -> HttpResponse:
+    """The list's bulk action: the ticked leads to one owner. A lead the user cannot see is "not found", as
+    anywhere else; anything refused changes nothing."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("leads:list")
+    ids = {int(value) for value in request.POST.getlist("lead") if value.isdigit()}
+    if Lead.objects.visible_to(request.user).filter(pk__in=ids).count() != len(ids):
+        raise Http404(_("No such lead."))
+    form = ReassignForm(request.POST, user=request.user)
+    if not ids:
+        messages.error(request, _("Tick the leads to assign first."))
+    elif not form.is_valid():
+        messages.error(request, _("Choose someone from your teams."))
+    else:
+        owner = form.cleaned_data["owner"]
+        moved = attempt(request, services.leads_assign, lead_ids=ids, actor=request.user, owner=owner)
+        if moved:
+            messages.success(request, ngettext(
+                "%(count)d lead assigned to %(owner)s, who has been notified.",
+                "%(count)d leads assigned to %(owner)s, who has been notified.", moved,
+            ) % {"count": moved, "owner": owner})
+        elif moved == 0:
+            messages.info(request, _("The chosen leads already belong to %(owner)s.") % {"owner": owner})
+    return redirect(back)
 
 
 @login_required

@@ -212,6 +212,8 @@ CASES: dict[str, Case] = {
     "leads:recycle": Case("POST", "pipeline", pk("disqualified_lead"), perm="leads.recycle_lead"),
     "leads:reassign": Case("POST", "pipeline", pk("lead"), perm="leads.assign_lead",
                            data=lambda w: {"owner": w.users["teammate"].pk}),
+    "leads:bulk_assign": Case("POST", "pipeline", perm="leads.assign_lead",
+                              data=lambda w: {"lead": w.lead.pk, "owner": w.users["teammate"].pk}),
     "leads:log_activity": Case("POST", "pipeline", pk("lead"),
                                data=lambda w: {"kind": ActivityKind.NOTE, "subject": "Matrix note"}),
     "leads:web_to_lead": Case("POST", "everyone", lambda w: {"token": w.web_form.token}, public=True,

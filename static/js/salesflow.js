@@ -36,5 +36,34 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { applyPercent(document); });
+
+  // A list's bulk action ([data-bulk] form; the rows' checkboxes belong to it through form="…"): "select all on
+  // this page", a live count, and no submit with nothing ticked. Without this file the boxes still work.
+  function bulkBoxes(form) {
+    return document.querySelectorAll('input[type="checkbox"][form="' + form.id + '"]');
+  }
+  function bulkUpdate(form) {
+    var boxes = bulkBoxes(form);
+    var ticked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
+    var count = form.querySelector("[data-bulk-count]");
+    if (count) count.textContent = ticked ? count.dataset.some.replace("__N__", ticked) : count.dataset.none;
+    var submit = form.querySelector("[data-bulk-submit]");
+    if (submit) submit.disabled = ticked === 0;
+    var all = document.querySelector('[data-bulk-all="' + form.id + '"]');
+    if (all) {
+      all.checked = ticked > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-bulk-all]");
+    var form = all ? document.getElementById(all.dataset.bulkAll) : (event.target.form && event.target.form.matches("[data-bulk]") ? event.target.form : null);
+    if (!form) return;
+    if (all) bulkBoxes(form).forEach(function (box) { box.checked = all.checked; });
+    bulkUpdate(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-bulk]").forEach(bulkUpdate);
+  });
   document.addEventListener("htmx:afterSettle", function () { applyPercent(document); });
 })();

@@ -185,6 +185,57 @@ def test_reassign_rolled_back_sends_nothing(seller, teammate, django_capture_on_
     assert not mail.outbox
 
 
+# --- bulk assign from the list ---------------------------------------------------------------------------------
+
+def test_ticked_leads_go_to_one_owner_with_one_e_mail(
+    seller_client, seller, teammate, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    chosen = [factories.lead(owner=seller, last_name=f"Bulk {i}") for i in range(3)]
+    left = factories.lead(owner=seller, last_name="Not ticked")
+    listing = seller_client.get(reverse("leads:list") + "?q=Bulk").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(40):
+        response = seller_client.post(reverse("leads:bulk_assign"), {
+            "lead": [lead.pk for lead in chosen], "owner": teammate.pk, "next": "/leads/?q=Bulk"})
+
+    assert 'data-testid="bulk-assign"' in listing and listing.count('name="lead"') == 3
+    assert response.status_code == 302 and response["Location"] == "/leads/?q=Bulk"
+    assert set(Lead.objects.filter(owner=teammate).values_list("pk", flat=True)) == {lead.pk for lead in chosen}
+    assert Lead.objects.get(pk=left.pk).owner == seller
+    assert [m.to for m in mail.outbox] == [[teammate.email]] and "3 new leads" in mail.outbox[0].subject
+    assert Activity.objects.filter(subject__startswith="Reassigned").count() == 3
+    page = seller_client.get(response["Location"]).content.decode()
+    assert f"3 leads assigned to {teammate}, who has been notified." in page
+
+
+def test_a_qualified_lead_among_the_ticked_ones_stops_the_whole_assignment(seller_client, seller, teammate):
+    open_lead = factories.lead(owner=seller, last_name="Open one")
+    qualified = factories.opportunity(owner=seller, last_name="Won over").lead
+
+    response = seller_client.post(reverse("leads:bulk_assign"),
+                                  {"lead": [open_lead.pk, qualified.pk], "owner": teammate.pk}, follow=True)
+
+    assert "is qualified and closed; leave it out" in response.content.decode()
+    assert Lead.objects.filter(owner=teammate).count() == 0 and not mail.outbox
+
+
+def test_bulk_assign_with_another_teams_lead_is_404_and_changes_nothing(seller_client, seller, teammate,
+                                                                     other_team_seller):
+    mine = factories.lead(owner=seller, last_name="Mine")
+    theirs = factories.lead(owner=other_team_seller, last_name="Theirs")
+
+    response = seller_client.post(reverse("leads:bulk_assign"), {"lead": [mine.pk, theirs.pk], "owner": teammate.pk})
+
+    assert response.status_code == 404
+    assert Lead.objects.get(pk=mine.pk).owner == seller and Lead.objects.get(pk=theirs.pk).owner == other_team_seller
+
+
+def test_bulk_assign_without_a_ticked_lead_says_so(seller_client, teammate):
+    response = seller_client.post(reverse("leads:bulk_assign"), {"owner": teammate.pk}, follow=True)
+
+    assert "Tick the leads to assign first." in response.content.decode()
+
+
 # --- configurable disqualification reasons -------------------------------------------------------------------
 
 def test_seeded_reasons_work_and_a_new_reason_can_be_used(seller_client, seller):
