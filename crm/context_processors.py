@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 NAVIGATION = [
     ("leads:list", _("Leads"), "leads"),
     ("opportunities:board", _("Pipeline"), "opportunities"),
+    ("customers:list", _("Customers"), "customers"),
     ("quotes:list", _("Quotes"), "quotes"),
     ("orders:list", _("Orders"), "orders"),
     ("invoices:list", _("Invoices"), "invoices"),

@@ -163,6 +163,9 @@ class Account(TrackChanges, Archivable, models.Model):
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.KEY_FIELDS, "domain"}
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
     def refresh_keys(self) -> None:
         self.domain = normalize.domain_key(self.domain)
         self.name_key = normalize.name_key(self.name)[:200]

@@ -1,17 +1,20 @@
-"""Read queries for the home dashboard and a user's activities. crm imports no record app, so the dashboard
-asks each app's models through the app registry by label."""
+"""Read queries for the home dashboard, a user's activities and the customer pages. crm imports no record app, so
+these ask each app's models through the app registry by label."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models import Model, Q, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
+from djmoney.money import Money
 
 from crm.models import Activity
+from crm.permissions import scope
 
 HOME_ACTIVITIES = 6
 
@@ -56,4 +59,60 @@ def dashboard(*, user, today: date) -> dict[str, Any]:
         "overdue_invoices": Invoice.objects.visible_to(user).filter(state="overdue")
         .select_related("account").order_by("due_date")[:8],
         "today": today,
+    }
+
+
+INVOICE_OPEN_STATES = ["issued", "partially_paid", "overdue"]
+ACCOUNT_PANEL = 10  # rows per kind of record on a customer's page; each panel says how many there are in all
+
+
+def customer_list(*, user, query: str = "") -> QuerySet:
+    """The customers `user` may see, by name; `query` matches name, web domain, e-mail, VAT ID or city."""
+    Account = apps.get_model("crm", "Account")
+    accounts = scope(Account.objects.filter(archived_at__isnull=True), user).select_related("owner")
+    if query := query.strip():
+        accounts = accounts.filter(
+            Q(name__icontains=query) | Q(domain__icontains=query) | Q(email__icontains=query)
+            | Q(vat_id__icontains=query) | Q(city__icontains=query)
+        )
+    return accounts.order_by("name", "pk")
+
+
+def customer_overview(*, account, user) -> dict[str, Any]:
+    """Everything about one customer on one page: its contacts, deals, quotes, orders and invoices as `user` may
+    see them, newest first, each panel bounded, with the open invoices' balance. crm imports no record app: the
+    models come from the app registry."""
+    Opportunity = apps.get_model("opportunities", "Opportunity")
+    Quote = apps.get_model("quotes", "Quote")
+    Order = apps.get_model("orders", "Order")
+    Invoice = apps.get_model("invoices", "Invoice")
+
+    def panel(queryset: QuerySet) -> tuple[list, int]:
+        rows = list(queryset[: ACCOUNT_PANEL + 1])
+        # The count only when the panel is full: a customer with a handful of deals costs no COUNT(*).
+        total = len(rows) if len(rows) <= ACCOUNT_PANEL else queryset.count()
+        return rows[:ACCOUNT_PANEL], total
+
+    deals, deal_count = panel(Opportunity.objects.visible_to(user).filter(account=account)
+                              .select_related("stage", "owner").order_by("-created_at", "-pk"))
+    quotes, quote_count = panel(Quote.objects.visible_to(user).current().filter(account=account)
+                                .order_by("-created_at", "-pk"))
+    orders, order_count = panel(Order.objects.visible_to(user).filter(account=account).order_by("-created_at", "-pk"))
+    invoices, invoice_count = panel(Invoice.objects.visible_to(user).filter(account=account)
+                                    .order_by("-created_at", "-pk"))
+    open_balances: dict[str, Decimal] = {}
+    # Open: issued and not settled (as invoices.models.OPEN_STATES); credit notes are not owed.
+    for row in (Invoice.objects.visible_to(user).filter(account=account, state__in=INVOICE_OPEN_STATES).payable()
+                .order_by()
+                .values("currency").annotate(gross=Sum("gross_total"), paid=Sum("amount_paid"),
+                                             credited=Sum("amount_credited"))):
+        open_balances[row["currency"]] = row["gross"] - row["paid"] - row["credited"]
+    return {
+        "account": account,
+        "contacts": list(account.contacts.filter(archived_at__isnull=True).order_by("last_name", "first_name")),
+        "deals": deals, "deal_count": deal_count,
+        "quotes": quotes, "quote_count": quote_count,
+        "orders": orders, "order_count": order_count,
+        "invoices": invoices, "invoice_count": invoice_count,
+        "open_balance": [Money(amount, currency) for currency, amount in sorted(open_balances.items()) if amount],
     }

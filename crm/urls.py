@@ -7,9 +7,14 @@ from crm import auth_views as sf_auth_views
 from crm import views
 
 crm_patterns = ([path("", views.home, name="home")], "crm")
+customer_patterns = ([
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+], "customers")
 
 urlpatterns = [
     path("", include(crm_patterns)),
+    path("customers/", include(customer_patterns)),
     path("leads/", include("leads.urls")),
     path("opportunities/", include("opportunities.urls")),
     path("quotes/", include("quotes.urls")),

@@ -22,7 +22,8 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from crm import archive, selectors
-from crm.permissions import NotAllowed
+from crm.models import Account
+from crm.permissions import NotAllowed, scope
 from crm.workflow import DomainError
 
 if TYPE_CHECKING:
@@ -140,6 +141,20 @@ def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/home.html", selectors.dashboard(user=request.user, today=timezone.localdate()))
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    page_obj = paginate(request, selectors.customer_list(user=request.user, query=query))
+    return render(request, "crm/customer_list.html",
+                  {"page_obj": page_obj, "accounts": page_obj.object_list, "q": query})
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(scope(Account.objects.select_related("owner", "team"), request.user), pk=pk)
+    return render(request, "crm/customer_detail.html", selectors.customer_overview(account=account, user=request.user))
 
 
 @require_POST

@@ -196,6 +196,8 @@ CASES: dict[str, Case] = {
     "security": Case("GET", "everyone"),
     "set_language": Case("POST", "everyone", data=lambda w: {"language": "en", "next": "/"}, public=True),
     # leads
+    "customers:list": listing("pipeline", lambda w: w.account.name),
+    "customers:detail": Case("GET", "pipeline", pk("account")),
     "leads:list": listing("pipeline", NUMBER["lead"], query="q=Matrixlead"),
     "leads:export": listing("pipeline", NUMBER["lead"]),
     "leads:create": Case("GET", "everyone"),
