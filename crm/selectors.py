@@ -78,6 +78,14 @@ def customer_list(*, user, query: str = "") -> QuerySet:
     return accounts.order_by("name", "pk")
 
 
+def customer_search_hits(user, text: str, limit: int) -> list:
+    """Customers for the menu's search box (crm.search)."""
+    from crm.search import Hit  # noqa: PLC0415
+
+    return [Hit(account.name, " · ".join(p for p in [account.city, account.domain] if p), account.get_absolute_url())
+            for account in customer_list(user=user, query=text)[:limit]]
+
+
 def customer_overview(*, account, user) -> dict[str, Any]:
     """Everything about one customer on one page: its contacts, deals, quotes, orders and invoices as `user` may
     see them, newest first, each panel bounded, with the open invoices' balance. crm imports no record app: the

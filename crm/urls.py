@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from crm import auth_views as sf_auth_views
 from crm import views
 
-crm_patterns = ([path("", views.home, name="home")], "crm")
+crm_patterns = ([path("", views.home, name="home"), path("search/", views.search, name="search")], "crm")
 customer_patterns = ([
     path("", views.customer_list, name="list"),
     path("<int:pk>/", views.customer_detail, name="detail"),

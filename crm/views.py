@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from crm import archive, selectors
 from crm.models import Account
 from crm.permissions import NotAllowed, scope
+from crm.search import MIN_LENGTH, search_everywhere
 from crm.workflow import DomainError
 
 if TYPE_CHECKING:
@@ -141,6 +142,14 @@ def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/home.html", selectors.dashboard(user=request.user, today=timezone.localdate()))
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """The menu's search box: the first matches of every kind of record, each kind linking to its full list."""
+    text = request.GET.get("q", "").strip()
+    groups = search_everywhere(user=request.user, text=text)
+    return render(request, "crm/search.html", {"q": text, "groups": groups, "too_short": 0 < len(text) < MIN_LENGTH})
 
 
 @login_required

@@ -11,6 +11,7 @@ from djmoney.money import Money
 
 from crm.history import TIMELINE_LIMIT, Event, History, timeline
 from crm.models import User
+from crm.search import Hit
 from invoices.models import (
     OPEN_STATES,
     CustomerCredit,
@@ -115,3 +116,10 @@ def _reminder_title(notice: DunningNotice) -> str:
     if not notice.sent_to:  # the sender found no address: nothing went out, and the reader must know
         return _("Payment reminder (level %(level)s) not e-mailed: the customer has no e-mail address") % level
     return _("Payment reminder (level %(level)s) sent to %(to)s") % {**level, "to": notice.sent_to}
+
+
+def search_hits(user: User, text: str, limit: int) -> list[Hit]:
+    """Invoices for the menu's search box (crm.search), as the list finds them."""
+    return [Hit(invoice.number or str(invoice), f"{invoice.account} · {invoice.get_state_display()}",
+                invoice.get_absolute_url())
+            for invoice in invoice_list(user=user, query=text)[:limit]]

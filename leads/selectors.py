@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from crm import normalize
 from crm.models import Account, Activity, Contact, Team, User
 from crm.permissions import sees_everything
+from crm.search import Hit
 from leads.models import ImportJob, Lead, LeadSource, LeadState
 from leads.rules import ScoreLine, active_scoring_rules, score_lines
 
@@ -171,3 +172,10 @@ def score_breakdown(lead: Lead) -> list[ScoreLine]:
         content_type=ContentType.objects.get_for_model(Lead), object_id=lead.pk
     ).count()
     return score_lines(lead, active_scoring_rules(), activities)
+
+
+def search_hits(user: User, text: str, limit: int) -> list[Hit]:
+    """Leads for the menu's search box (crm.search), as the list finds them."""
+    return [Hit(str(lead), " · ".join(p for p in [lead.company, lead.get_state_display()] if p),
+                lead.get_absolute_url())
+            for lead in lead_list(user=user, q=text)[:limit]]

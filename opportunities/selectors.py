@@ -30,6 +30,7 @@ from crm.history import Event, Row, Source, event_rows
 from crm.models import Account, Activity, Team, User
 from crm.permissions import scope, sees_everything, team_ids
 from crm.reversing import ROW, url_per_row
+from crm.search import Hit
 from opportunities.models import (
     ChecklistTick,
     LostReason,
@@ -346,3 +347,9 @@ def opportunity_detail_queryset() -> QuerySet[Opportunity]:
             queryset=OpportunityCompetitor.objects.select_related("competitor").order_by("competitor__name", "pk"),
         ),
     )
+
+
+def search_hits(user: User, text: str, limit: int) -> list[Hit]:
+    """Deals for the menu's search box (crm.search), as the list finds them."""
+    return [Hit(f"{opp.number} · {opp.name}", f"{opp.account} · {opp.get_state_display()}", opp.get_absolute_url())
+            for opp in opportunity_search(user=user, q=text)[:limit]]

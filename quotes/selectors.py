@@ -13,6 +13,7 @@ from djmoney.money import Money
 from crm.documents import PricedDocument
 from crm.history import TIMELINE_LIMIT, Event, History, timeline
 from crm.models import Account, PriceListItem, Product, TaxRate, User
+from crm.search import Hit
 from quotes.models import LineKind, Quote, QuoteLine, QuoteState
 
 
@@ -209,3 +210,9 @@ def quote_chains(quotes: Iterable[Quote]) -> list[QuoteChain]:
         current = live[0] if live else versions[0]
         chains.append(QuoteChain(current=current, older=[q for q in versions if q.pk != current.pk]))
     return chains
+
+
+def search_hits(user: User, text: str, limit: int) -> list[Hit]:
+    """Quotes for the menu's search box (crm.search), as the list finds them."""
+    return [Hit(str(quote.number), f"{quote.account} · {quote.get_state_display()}", quote.get_absolute_url())
+            for quote in quote_list(user=user, query=text)[:limit]]

@@ -197,6 +197,7 @@ CASES: dict[str, Case] = {
     "set_language": Case("POST", "everyone", data=lambda w: {"language": "en", "next": "/"}, public=True),
     # leads
     "customers:list": listing("pipeline", lambda w: w.account.name),
+    "crm:search": listing("pipeline", NUMBER["lead"], query="q=Matrixlead"),
     "customers:detail": Case("GET", "pipeline", pk("account")),
     "leads:list": listing("pipeline", NUMBER["lead"], query="q=Matrixlead"),
     "leads:export": listing("pipeline", NUMBER["lead"]),

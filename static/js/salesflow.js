@@ -4,7 +4,8 @@
   // Keyboard: "/" focuses the search box of a list page, like most web apps.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.target.closest("input, textarea, select, [contenteditable]")) return;
-    var search = document.querySelector("[data-search]");
+    // A list page's own search box first; elsewhere the menu's "search everywhere".
+    var search = document.querySelector("[data-search]") || document.querySelector("[data-global-search]");
     if (search) { event.preventDefault(); search.focus(); }
   });
   // Submitting a form once: static/js/submit-once.js.
