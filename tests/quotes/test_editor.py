@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from djmoney.money import Money
 
 from crm.models import CompanyProfile, FieldChange
@@ -274,7 +275,8 @@ def test_new_quotes_take_terms_and_validity_from_the_company_profile(seller):
     quote = quote_create_from_opportunity(opportunity=opportunity, actor=seller)
 
     assert quote.terms == "Prices valid for Germany.\n\n14 days net."
-    assert (quote.valid_until - quote.created_at.date()).days == 10
+    # Counted from the company's day (Europe/Berlin), not UTC's: just after midnight in Berlin they differ.
+    assert (quote.valid_until - timezone.localtime(quote.created_at).date()).days == 10
 
 
 def test_editing_a_line_keeps_the_sent_rule(seller):
