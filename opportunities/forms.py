@@ -60,7 +60,7 @@ class OpportunityForm(forms.ModelForm):
         stage_ids = [s.pk for s in pipeline_stages(team)]
         self.fields["stage"].queryset = Stage.objects.filter(pk__in=stage_ids).order_by("order", "pk")
         self.fields["stage"].empty_label = None
-        first = "name" if self.instance.pk else "account"
+        first = "name" if self.instance.pk or self.initial.get("account") else "account"
         self.fields[first].widget.attrs["autofocus"] = True
         style(self)
 

@@ -165,7 +165,9 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @submit_once
 def opportunity_create(request: HttpRequest) -> HttpResponse:
-    form = OpportunityForm(request.POST or None, user=request.user, team=default_team_for(request.user))
+    # ?account= comes from a customer's page ("New deal"); an account the user cannot see is simply not offered.
+    form = OpportunityForm(request.POST or None, user=request.user, team=default_team_for(request.user),
+                           initial={"account": request.GET.get("account")})
     if request.method == "POST" and form.is_valid():
         opportunity = attempt(request, services.opportunity_create, actor=request.user, **form.cleaned_data)
         if opportunity is not None:

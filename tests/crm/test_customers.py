@@ -74,6 +74,16 @@ def test_a_busy_customer_shows_the_latest_deals_and_how_many_there_are(seller_cl
     assert "latest 10 of 12" in page and deals.count("<tr>") == 10 and "Deal 11" in deals and "Deal 01" not in deals
 
 
+def test_a_new_deal_started_from_a_customer_page_is_for_that_customer(seller_client, seller, team):
+    account = factories.AccountFactory(name="Reiher Logistik GmbH", owner=seller, team=team)
+
+    page = seller_client.get(account.get_absolute_url()).content.decode()
+    form = seller_client.get(reverse("opportunities:create"), {"account": account.pk}).content.decode()
+
+    assert f'{reverse("opportunities:create")}?account={account.pk}' in page
+    assert f'<option value="{account.pk}" selected>Reiher Logistik GmbH</option>' in form
+
+
 def test_another_teams_customer_is_404(seller_client, other_team_seller):
     theirs = factories.AccountFactory(owner=other_team_seller)
 
