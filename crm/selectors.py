@@ -13,8 +13,9 @@ from django.db.models import Model, Q, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
 from djmoney.money import Money
 
-from crm.models import Activity
+from crm.models import Account, Activity
 from crm.permissions import scope
+from crm.search import Hit
 
 HOME_ACTIVITIES = 6
 
@@ -62,13 +63,11 @@ def dashboard(*, user, today: date) -> dict[str, Any]:
     }
 
 
-INVOICE_OPEN_STATES = ["issued", "partially_paid", "overdue"]
 ACCOUNT_PANEL = 10  # rows per kind of record on a customer's page; each panel says how many there are in all
 
 
 def customer_list(*, user, query: str = "") -> QuerySet:
     """The customers `user` may see, by name; `query` matches name, web domain, e-mail, VAT ID or city."""
-    Account = apps.get_model("crm", "Account")
     accounts = scope(Account.objects.filter(archived_at__isnull=True), user).select_related("owner")
     if query := query.strip():
         accounts = accounts.filter(
@@ -78,10 +77,8 @@ def customer_list(*, user, query: str = "") -> QuerySet:
     return accounts.order_by("name", "pk")
 
 
-def customer_search_hits(user, text: str, limit: int) -> list:
+def customer_search_hits(user, text: str, limit: int) -> list[Hit]:
     """Customers for the menu's search box (crm.search)."""
-    from crm.search import Hit  # noqa: PLC0415
-
     return [Hit(account.name, " · ".join(p for p in [account.city, account.domain] if p), account.get_absolute_url())
             for account in customer_list(user=user, query=text)[:limit]]
 
@@ -109,9 +106,7 @@ def customer_overview(*, account, user) -> dict[str, Any]:
     invoices, invoice_count = panel(Invoice.objects.visible_to(user).filter(account=account)
                                     .order_by("-created_at", "-pk"))
     open_balances: dict[str, Decimal] = {}
-    # Open: issued and not settled (as invoices.models.OPEN_STATES); credit notes are not owed.
-    for row in (Invoice.objects.visible_to(user).filter(account=account, state__in=INVOICE_OPEN_STATES).payable()
-                .order_by()
+    for row in (Invoice.objects.visible_to(user).filter(account=account).owed().order_by()
                 .values("currency").annotate(gross=Sum("gross_total"), paid=Sum("amount_paid"),
                                              credited=Sum("amount_credited"))):
         open_balances[row["currency"]] = row["gross"] - row["paid"] - row["credited"]

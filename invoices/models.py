@@ -86,6 +86,10 @@ class InvoiceQuerySet(SalesRecordQuerySet):
         """Documents a customer owes money on: invoices, not credit notes."""
         return self.exclude(kind=InvoiceKind.CREDIT_NOTE)
 
+    def owed(self) -> InvoiceQuerySet:
+        """Invoices issued and not settled yet (Invoice.is_open): what a customer still owes money on."""
+        return self.payable().filter(state__in=OPEN_STATES)
+
     def delete(self) -> tuple[int, dict[str, int]]:
         # A bulk delete (admin action, shell, cascade by code) must not slip past Invoice.delete().
         if self.exclude(state=InvoiceState.DRAFT).exists():

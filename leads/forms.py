@@ -224,7 +224,8 @@ class QualifyForm(StyledForm):
 
 
 class ActivityForm(StyledForm):
-    """Log an activity, or plan one with a due date (it then shows on the cards and in "My next activities")."""
+    """Log an activity on a lead or deal, or plan one with a due date (a to-do under "Open activities" and in "My
+    next activities" until ticked off)."""
 
     kind = forms.ChoiceField(label=_("Type"), choices=ActivityKind.choices, initial=ActivityKind.NOTE)
     subject = forms.CharField(label=_("Subject"), max_length=200)

@@ -134,14 +134,20 @@ def lead_assign(*, lead: Lead, actor: User, owner: User) -> Lead:
     return lead
 
 
+BULK_ASSIGN_LIMIT = 100  # four list pages of leads
+
+
 @transaction.atomic
 def leads_assign(*, lead_ids: Iterable[int], actor: User, owner: User) -> int:
     """Hand the chosen leads to one seller at once (the list's bulk action): all of them or, if one cannot go
     (a qualified lead), none. The new owner gets one e-mail for the lot. Returns how many changed hands."""
     require(actor, "leads.assign_lead")
     _check_new_owner(owner)
+    lead_ids = set(lead_ids)
+    if len(lead_ids) > BULK_ASSIGN_LIMIT:  # each lead is saved on its own (history, note): keep the request short
+        raise DomainError(_("Assign at most %(limit)d leads at a time.") % {"limit": BULK_ASSIGN_LIMIT})
     # Locked in id order: two bulk actions over overlapping leads wait for each other instead of deadlocking.
-    leads = list(Lead.objects.select_for_update(of=("self",)).filter(pk__in=set(lead_ids)).select_related("owner")
+    leads = list(Lead.objects.select_for_update(of=("self",)).filter(pk__in=lead_ids).select_related("owner")
                  .order_by("pk"))
     closed = [lead for lead in leads if lead.state == "qualified"]
     if closed:

@@ -230,6 +230,16 @@ def test_bulk_assign_with_another_teams_lead_is_404_and_changes_nothing(seller_c
     assert Lead.objects.get(pk=mine.pk).owner == seller and Lead.objects.get(pk=theirs.pk).owner == other_team_seller
 
 
+def test_bulk_assign_takes_at_most_a_hundred_leads_at_a_time(seller, teammate):
+    from crm.workflow import DomainError
+    from leads.services import BULK_ASSIGN_LIMIT, leads_assign
+
+    lead = factories.lead(owner=seller, last_name="One of many")
+    with pytest.raises(DomainError, match="at most 100 leads"):
+        leads_assign(lead_ids=[lead.pk, *range(10**6, 10**6 + BULK_ASSIGN_LIMIT)], actor=seller, owner=teammate)
+    assert Lead.objects.get(pk=lead.pk).owner == seller
+
+
 def test_bulk_assign_without_a_ticked_lead_says_so(seller_client, teammate):
     response = seller_client.post(reverse("leads:bulk_assign"), {"owner": teammate.pk}, follow=True)
 

@@ -559,7 +559,8 @@ class Command(BaseCommand):
             months.append(month)
             month = (month + timedelta(days=32)).replace(day=1)
         for team in teams:
-            sellers = [u for u in self.sellers if team.members.filter(pk=u.pk).exists()]
+            members = set(team.members.values_list("pk", flat=True))
+            sellers = [u for u in self.sellers if u.pk in members]
             share = Decimal(round(TEAM_MONTHLY_TARGET / max(len(sellers), 1) / 1000) * 1000)
             SalesTarget.objects.bulk_create(
                 [SalesTarget(team=team, month=m, amount=Money(TEAM_MONTHLY_TARGET, "EUR")) for m in months]
